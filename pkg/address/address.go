@@ -1,0 +1,106 @@
+// Package address normalises and validates the plain e-mail addresses that
+// name user invitations. It is shared by the input readers and the API port
+// so that both accept exactly the same addresses.
+package address
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Normalize trims surrounding white space and lower-cases the address:
+// Google compares account addresses without case.
+func Normalize(s string) string {
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// Validate reports why s is not a plain address, or nil. It expects a
+// normalised address and accepts what can travel unescaped as the last
+// segment of a resource name: exactly one '@', a local part of RFC 5322
+// atoms separated by single dots, and a dotted domain of letters, digits and
+// hyphens.
+func Validate(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty address")
+	}
+	if strings.ContainsAny(s, "<>\"") {
+		return fmt.Errorf("%q is not a plain address (display names and quotes are not accepted)", s)
+	}
+	if strings.IndexFunc(s, isSpace) >= 0 {
+		return fmt.Errorf("%q contains white space", s)
+	}
+	if n := strings.Count(s, "@"); n != 1 {
+		return fmt.Errorf("%q has %d '@' signs, want exactly one", s, n)
+	}
+	if len(s) > 254 {
+		return fmt.Errorf("address is %d characters long, the limit is 254", len(s))
+	}
+	local, domain, _ := strings.Cut(s, "@")
+	if err := validateLocal(local); err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	if err := validateDomain(domain); err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	return nil
+}
+
+func validateLocal(local string) error {
+	switch {
+	case local == "":
+		return fmt.Errorf("empty local part")
+	case len(local) > 64:
+		return fmt.Errorf("local part is %d characters long, the limit is 64", len(local))
+	case local[0] == '.' || local[len(local)-1] == '.':
+		return fmt.Errorf("local part starts or ends with a dot")
+	case strings.Contains(local, ".."):
+		return fmt.Errorf("local part has two dots in a row")
+	}
+	for _, r := range local {
+		if !isAtext(r) && r != '.' {
+			return fmt.Errorf("local part contains %q", r)
+		}
+	}
+	return nil
+}
+
+func validateDomain(domain string) error {
+	if domain == "" {
+		return fmt.Errorf("empty domain")
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("domain %q is not dotted", domain)
+	}
+	for _, l := range labels {
+		if l == "" {
+			return fmt.Errorf("domain %q has an empty label", domain)
+		}
+		if len(l) > 63 {
+			return fmt.Errorf("domain label %q is longer than 63 characters", l)
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Errorf("domain label %q starts or ends with a hyphen", l)
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("domain %q contains %q", domain, r)
+			}
+		}
+	}
+	return nil
+}
+
+// isAtext reports whether r may appear in an RFC 5322 atom, without the
+// characters that would split or end a URL path ('/', '?', '#', '%').
+func isAtext(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return true
+	}
+	return strings.ContainsRune("!$&'*+-=^_`{|}~", r)
+}
+
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0x85 || r == 0xA0
+}

@@ -1,0 +1,395 @@
+// Package emulator is an in-memory Cloud Identity user-invitation server that
+// behaves as DESIGN.md describes the real API: the five methods under /v1/ and
+// /v1beta1/, Google's error envelope and JSON conventions, the 48-hour
+// visibility gap, quota, injectable faults and an introspection endpoint for
+// tests. It is an http.Handler used by tests, `invitectl emulator` and
+// --sandbox.
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/invitectl/invitectl/pkg/address"
+)
+
+// Config tunes quota, latency and faults. The zero value is a perfect,
+// unlimited, instant API.
+type Config struct {
+	// ReadQPS and WriteQPS are token-bucket rates (requests per second) for
+	// reads (isInvitableUser, get, list) and writes (send, cancel); 0 means
+	// unlimited. The bucket holds one second of tokens.
+	ReadQPS, WriteQPS float64
+	// Latency is added to every API call, half before the change is applied
+	// and half after, so a client killed mid-call may or may not have acted.
+	Latency, Jitter time.Duration
+	// Fault probabilities, drawn independently on every API call in this
+	// order: a 429, a 503 before the change, a 503 after the change was
+	// applied, a connection reset without a response (after the change for
+	// half of the mutating calls).
+	Fault429, Fault503, Fault503After, FaultReset float64
+	Seed                                          uint64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Reload returns the world for POST /_emulator/reset; nil reuses the
+	// world the server started with.
+	Reload func() (World, error)
+}
+
+type account struct {
+	User
+	visible bool
+	sends   int
+	cancels int
+	// faults counts calls on this account that failed with a fault, split by
+	// whether the change had been applied.
+	faultsBefore, faultsAfter int
+}
+
+// Server is the emulator. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	now     func() time.Time
+	mux     *http.ServeMux
+	readLim *rate.Limiter
+	writLim *rate.Limiter
+
+	mu       sync.Mutex
+	world    World
+	accounts map[string]*account
+	byEmail  []*account // unmanaged accounts sorted by email
+	byTime   []*account // cache of unmanaged accounts sorted by update time
+	version  uint64     // bumps on every change; invalidates byTime
+	timeVer  uint64
+	rng      *rand.Rand
+	opSeq    uint64
+	calls    map[string]int
+	quota    map[string]int
+	faults   map[string]int
+}
+
+// New builds a server over a validated copy of world.
+func New(world World, cfg Config) (*Server, error) {
+	if err := world.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, now: cfg.Now, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.readLim = newLimiter(cfg.ReadQPS)
+	s.writLim = newLimiter(cfg.WriteQPS)
+	s.load(world)
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /_emulator/state", s.serveState)
+	s.mux.HandleFunc("POST /_emulator/reset", s.serveReset)
+	s.mux.HandleFunc("/v1/", s.serveAPI)
+	s.mux.HandleFunc("/v1beta1/", s.serveAPI)
+	s.mux.HandleFunc("/v4/spreadsheets/", s.serveSheets)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path))
+	})
+	return s, nil
+}
+
+func newLimiter(qps float64) *rate.Limiter {
+	if qps <= 0 {
+		return nil
+	}
+	burst := int(qps + 0.999)
+	return rate.NewLimiter(rate.Limit(qps), max(burst, 1))
+}
+
+func (s *Server) load(w World) {
+	s.world = w
+	s.accounts = make(map[string]*account, len(w.Users))
+	s.byEmail = s.byEmail[:0]
+	for _, u := range w.Users {
+		a := &account{User: u, visible: u.Kind == KindUnmanaged && !u.Recent}
+		s.accounts[u.Email] = a
+		if u.Kind == KindUnmanaged {
+			s.byEmail = append(s.byEmail, a)
+		}
+	}
+	sort.Slice(s.byEmail, func(i, j int) bool { return s.byEmail[i].Email < s.byEmail[j].Email })
+	s.byTime = nil
+	s.version++
+	s.calls = map[string]int{}
+	s.quota = map[string]int{}
+	s.faults = map[string]int{}
+}
+
+// Customer is the world's customer ID.
+func (s *Server) Customer() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.world.Customer
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// call is one parsed API request.
+type call struct {
+	version  string // v1 or v1beta1
+	customer string
+	method   string // isInvitableUser, get, list, send, cancel
+	email    string
+}
+
+func (c call) write() bool { return c.method == "send" || c.method == "cancel" }
+
+// route maps a path to a call, or writes the error.
+func route(w http.ResponseWriter, r *http.Request) (call, bool) {
+	var c call
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/")
+	c.version = "v1"
+	if !ok {
+		rest, _ = strings.CutPrefix(r.URL.Path, "/v1beta1/")
+		c.version = "v1beta1"
+	}
+	parts := strings.SplitN(rest, "/", 4)
+	if len(parts) < 3 || parts[0] != "customers" || parts[2] != "userinvitations" || parts[1] == "" {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path))
+		return c, false
+	}
+	c.customer = parts[1]
+	want := http.MethodGet
+	switch {
+	case len(parts) == 3:
+		c.method = "list"
+	default:
+		name, verb, hasVerb := strings.Cut(parts[3], ":")
+		c.email = name
+		switch {
+		case !hasVerb:
+			c.method = "get"
+		case verb == "isInvitableUser":
+			c.method = "isInvitableUser"
+		case verb == "send" || verb == "cancel":
+			c.method, want = verb, http.MethodPost
+		default:
+			writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path))
+			return c, false
+		}
+	}
+	if r.Method != want {
+		writeError(w, http.StatusMethodNotAllowed, "INVALID_ARGUMENT",
+			fmt.Sprintf("method %s is not allowed for %s; use %s", r.Method, c.method, want))
+		return c, false
+	}
+	return c, true
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	c, ok := route(w, r)
+	if !ok {
+		return
+	}
+	// Read the body first: a client whose request was fully read may have
+	// been acted on even if it never sees the answer.
+	_, _ = io.Copy(io.Discard, r.Body)
+
+	s.mu.Lock()
+	s.calls[c.method]++
+	customer := s.world.Customer
+	s.mu.Unlock()
+
+	s.sleep(r, 0.5)
+	if c.customer != customer {
+		writeError(w, http.StatusForbidden, "PERMISSION_DENIED",
+			fmt.Sprintf("The caller does not have permission on customer %s.", c.customer))
+		return
+	}
+	if c.method != "list" {
+		c.email = address.Normalize(c.email)
+		if err := address.Validate(c.email); err != nil {
+			writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid user email in name: "+err.Error())
+			return
+		}
+	}
+	if !s.admit(c) {
+		writeQuota(w, c.write())
+		return
+	}
+	f := s.drawFaults(c)
+	if f.before != "" {
+		s.fail(w, c, f.before)
+		return
+	}
+	s.mu.Lock()
+	status, body := s.apply(c, r)
+	if f.after != "" && status == http.StatusOK && c.write() {
+		if a := s.accounts[c.email]; a != nil {
+			a.faultsAfter++
+		}
+	}
+	s.mu.Unlock()
+	s.sleep(r, 0.5)
+	if f.after != "" {
+		s.fail(w, c, f.after)
+		return
+	}
+	writeJSON(w, status, body)
+}
+
+// apply runs the method against the state; the caller holds s.mu.
+func (s *Server) apply(c call, r *http.Request) (int, any) {
+	switch c.method {
+	case "isInvitableUser":
+		a := s.accounts[c.email]
+		if a != nil && a.Kind == KindUnmanaged && a.State != StateAccepted {
+			return http.StatusOK, map[string]bool{"isInvitableUser": true}
+		}
+		return http.StatusOK, struct{}{}
+	case "get":
+		a := s.accounts[c.email]
+		if a == nil || !a.visible {
+			return notFound(c)
+		}
+		return http.StatusOK, s.invitation(c.customer, a)
+	case "list":
+		return s.list(c, r)
+	case "send":
+		a := s.accounts[c.email]
+		if a == nil || a.Kind != KindUnmanaged || a.State == StateAccepted {
+			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", sendRefusal(a))
+		}
+		a.State, a.Mails, a.UpdateTime, a.visible = StateInvited, a.Mails+1, s.now().UTC(), true
+		a.sends++
+		s.version++
+		return http.StatusOK, s.operation(c, a)
+	case "cancel":
+		a := s.accounts[c.email]
+		if a == nil || !a.visible || a.State != StateInvited {
+			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", cancelRefusal(a))
+		}
+		a.State, a.UpdateTime = StateNotYetSent, s.now().UTC()
+		a.cancels++
+		s.version++
+		return http.StatusOK, s.operation(c, a)
+	}
+	return errorBody(http.StatusNotFound, "NOT_FOUND", "unknown method")
+}
+
+func notFound(c call) (int, any) {
+	return errorBody(http.StatusNotFound, "NOT_FOUND",
+		fmt.Sprintf("UserInvitation customers/%s/userinvitations/%s not found.", c.customer, c.email))
+}
+
+func sendRefusal(a *account) string {
+	switch {
+	case a == nil:
+		return "The user does not have a Google account and cannot be invited."
+	case a.Kind == KindManaged:
+		return "The user is already managed by an organization and cannot be invited."
+	default:
+		return "The user has already accepted the invitation."
+	}
+}
+
+func cancelRefusal(a *account) string {
+	switch {
+	case a == nil || !a.visible:
+		return "There is no sent invitation to cancel for this user."
+	default:
+		return fmt.Sprintf("Only an invitation in state INVITED can be cancelled; this one is %s.", a.State)
+	}
+}
+
+// wireInvitation is the API's UserInvitation JSON: int64 as a string, empty
+// and zero fields omitted.
+type wireInvitation struct {
+	Type           string `json:"@type,omitempty"`
+	Name           string `json:"name"`
+	State          string `json:"state,omitempty"`
+	UpdateTime     string `json:"updateTime,omitempty"`
+	MailsSentCount int64  `json:"mailsSentCount,omitempty,string"`
+}
+
+func (s *Server) invitation(customer string, a *account) wireInvitation {
+	return wireInvitation{
+		Name:           "customers/" + customer + "/userinvitations/" + a.Email,
+		State:          a.State,
+		UpdateTime:     a.UpdateTime.UTC().Format(time.RFC3339Nano),
+		MailsSentCount: a.Mails,
+	}
+}
+
+type wireOperation struct {
+	Name     string         `json:"name"`
+	Done     bool           `json:"done,omitempty"`
+	Response wireInvitation `json:"response"`
+}
+
+func (s *Server) operation(c call, a *account) wireOperation {
+	s.opSeq++
+	inv := s.invitation(c.customer, a)
+	inv.Type = "type.googleapis.com/google.apps.cloudidentity." + c.version + ".UserInvitation"
+	return wireOperation{
+		Name:     fmt.Sprintf("operations/%s-%016x", c.method, s.rng.Uint64()^s.opSeq),
+		Done:     true,
+		Response: inv,
+	}
+}
+
+// sleep waits a share of the configured latency, or until the client leaves.
+func (s *Server) sleep(r *http.Request, share float64) {
+	if s.cfg.Latency <= 0 && s.cfg.Jitter <= 0 {
+		return
+	}
+	d := s.cfg.Latency
+	if s.cfg.Jitter > 0 {
+		s.mu.Lock()
+		d += time.Duration(s.rng.Int64N(int64(s.cfg.Jitter)))
+		s.mu.Unlock()
+	}
+	t := time.NewTimer(time.Duration(float64(d) * share))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
+
+// errorBody is Google's JSON error envelope.
+type errorEnvelope struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+	Details []any  `json:"details,omitempty"`
+}
+
+func errorBody(code int, status, msg string, details ...any) (int, any) {
+	return code, errorEnvelope{Error: errorDetail{Code: code, Message: msg, Status: status, Details: details}}
+}
+
+func writeError(w http.ResponseWriter, code int, status, msg string, details ...any) {
+	c, body := errorBody(code, status, msg, details...)
+	writeJSON(w, c, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":{"code":500,"message":"encode response","status":"INTERNAL"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,218 @@
+package invitations
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// serve answers every call with one canned response.
+func serve(t *testing.T, code int, header http.Header, body string) *Adapter {
+	t.Helper()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(hs.Close)
+	a, err := New(context.Background(), Config{Customer: "C01", Endpoint: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func envelopeJSON(code int, status, msg string, details ...any) string {
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status, "details": details}})
+	return string(b)
+}
+
+func TestClassifyHTTP(t *testing.T) {
+	errorInfo := func(reason string) any {
+		return map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}
+	}
+	retryInfo := map[string]any{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.500s"}
+	cases := []struct {
+		name       string
+		code       int
+		header     http.Header
+		body       string
+		kind       Kind
+		retryAfter time.Duration
+		reason     string
+	}{
+		{"429", 429, nil, envelopeJSON(429, "RESOURCE_EXHAUSTED", "Quota exceeded", errorInfo("RATE_LIMIT_EXCEEDED")), KindQuota, 0, "RATE_LIMIT_EXCEEDED"},
+		{"429 retry-after seconds", 429, http.Header{"Retry-After": {"3"}}, envelopeJSON(429, "RESOURCE_EXHAUSTED", "slow down"), KindQuota, 3 * time.Second, ""},
+		{"429 retry info", 429, nil, envelopeJSON(429, "RESOURCE_EXHAUSTED", "slow down", retryInfo), KindQuota, 2500 * time.Millisecond, ""},
+		{"403 rate limit reason", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Rate Limit Exceeded", errorInfo("RATE_LIMIT_EXCEEDED")), KindQuota, 0, "RATE_LIMIT_EXCEEDED"},
+		{"403 legacy rate limit", 403, nil, `{"error":{"code":403,"message":"User Rate Limit Exceeded","errors":[{"reason":"userRateLimitExceeded"}]}}`, KindQuota, 0, "userRateLimitExceeded"},
+		{"403 permission", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Not authorized"), KindAuth, 0, ""},
+		{"403 service disabled", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Cloud Identity API has not been used", errorInfo("SERVICE_DISABLED")), KindAuth, 0, "SERVICE_DISABLED"},
+		{"403 scopes", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.", errorInfo("ACCESS_TOKEN_SCOPE_INSUFFICIENT")), KindAuth, 0, "ACCESS_TOKEN_SCOPE_INSUFFICIENT"},
+		{"401", 401, nil, envelopeJSON(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."), KindAuth, 0, ""},
+		{"404", 404, nil, envelopeJSON(404, "NOT_FOUND", "not found"), KindNotFound, 0, ""},
+		{"precondition", 400, nil, envelopeJSON(400, "FAILED_PRECONDITION", "already accepted"), KindPrecondition, 0, ""},
+		{"invalid", 400, nil, envelopeJSON(400, "INVALID_ARGUMENT", "bad filter"), KindInvalid, 0, ""},
+		{"500", 500, nil, envelopeJSON(500, "INTERNAL", "oops"), KindAmbiguous, 0, ""},
+		{"502 html", 502, nil, "<html>Bad Gateway</html>", KindAmbiguous, 0, ""},
+		{"503 date", 503, http.Header{"Retry-After": {time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}}, envelopeJSON(503, "UNAVAILABLE", "later"), KindAmbiguous, 59 * time.Minute, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := serve(t, tc.code, tc.header, tc.body)
+			_, err := a.Send(context.Background(), "a@example.com")
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("%v is not an *Error", err)
+			}
+			if e.Kind != tc.kind || e.HTTPCode != tc.code || e.Reason != tc.reason || e.Method != "send" || e.Email != "a@example.com" {
+				t.Fatalf("got %+v, want kind %v reason %q", e, tc.kind, tc.reason)
+			}
+			if tc.retryAfter >= time.Minute {
+				if e.RetryAfter < tc.retryAfter {
+					t.Fatalf("RetryAfter %v, want at least %v", e.RetryAfter, tc.retryAfter)
+				}
+			} else if e.RetryAfter != tc.retryAfter {
+				t.Fatalf("RetryAfter %v, want %v", e.RetryAfter, tc.retryAfter)
+			}
+			if RetryAfter(err) != e.RetryAfter || KindOf(fmt.Errorf("wrapped: %w", err)) != tc.kind {
+				t.Fatal("helpers disagree with the error")
+			}
+		})
+	}
+}
+
+func TestClassifyOperation(t *testing.T) {
+	cases := []struct {
+		body string
+		kind Kind
+	}{
+		{`{"name":"operations/1","done":true,"error":{"code":9,"message":"state changed"}}`, KindPrecondition},
+		{`{"name":"operations/2","done":true,"error":{"code":8,"message":"quota","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]}}`, KindQuota},
+		{`{"name":"operations/3","done":true,"error":{"code":14,"message":"unavailable"}}`, KindAmbiguous},
+		{`{"name":"operations/4","done":true,"error":{"code":5,"message":"gone"}}`, KindNotFound},
+		{`{"name":"operations/5","done":true,"error":{"code":7,"message":"denied"}}`, KindAuth},
+		{`{"name":"operations/6"}`, KindAmbiguous},
+	}
+	for _, tc := range cases {
+		a := serve(t, 200, nil, tc.body)
+		res, err := a.Cancel(context.Background(), "a@example.com")
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != tc.kind || e.Operation == "" || res.Operation != e.Operation {
+			t.Errorf("%s: %v (%+v), want kind %v with the operation name", tc.body, err, e, tc.kind)
+		}
+	}
+	a := serve(t, 200, nil, `{"name":"operations/7","done":true,"response":{"@type":"type.googleapis.com/google.apps.cloudidentity.v1.UserInvitation","name":"customers/C01/userinvitations/a@example.com","state":"INVITED","mailsSentCount":"4","updateTime":"2026-02-03T04:05:06.789Z"}}`)
+	res, err := a.Send(context.Background(), "a@example.com")
+	want := Invitation{Email: "a@example.com", State: StateInvited, MailsSentCount: 4, UpdateTime: time.Date(2026, 2, 3, 4, 5, 6, 789e6, time.UTC)}
+	if err != nil || res.Operation != "operations/7" || res.Invitation == nil || *res.Invitation != want {
+		t.Fatalf("done operation: %+v, %v", res, err)
+	}
+}
+
+func TestClassifyTransport(t *testing.T) {
+	cases := []struct {
+		err  error
+		kind Kind
+	}{
+		{&url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, KindUnavailable},
+		{&url.Error{Op: "Post", Err: &net.DNSError{Err: "no such host", Name: "x"}}, KindUnavailable},
+		{&url.Error{Op: "Post", Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}, KindAmbiguous},
+		{&url.Error{Op: "Post", Err: io.EOF}, KindAmbiguous},
+		{&url.Error{Op: "Post", Err: context.DeadlineExceeded}, KindAmbiguous},
+		{context.Canceled, KindCanceled},
+		{&oauth2.RetrieveError{ErrorCode: "invalid_grant", Response: &http.Response{StatusCode: 400}}, KindAuth},
+		{&oauth2.RetrieveError{Response: &http.Response{StatusCode: 503}}, KindUnavailable},
+		{errors.New("something else"), KindUnknown},
+	}
+	for _, tc := range cases {
+		if got := KindOf(tc.err); got != tc.kind {
+			t.Errorf("KindOf(%v) = %v, want %v", tc.err, got, tc.kind)
+		}
+	}
+}
+
+func TestRefusedConnectionIsRetryable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	a, err := New(context.Background(), Config{Customer: "C01", Endpoint: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Send(context.Background(), "a@example.com")
+	if !IsRetryable(err) || IsAmbiguous(err) {
+		t.Fatalf("refused connection: %v (kind %v), want retryable and not ambiguous", err, KindOf(err))
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for _, id := range []string{"", "03abc", "C", "C03-abc", "c03abc"} {
+		if _, err := New(context.Background(), Config{Customer: id}); err == nil {
+			t.Errorf("customer %q accepted", id)
+		}
+	}
+	if _, err := New(context.Background(), Config{Customer: "C01", APIVersion: "v2"}); err == nil {
+		t.Error("API version v2 accepted")
+	}
+	calls := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+	defer hs.Close()
+	a, err := New(context.Background(), Config{Customer: "C01", Endpoint: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"", "nobody", "a b@example.com", "a@b@example.com", "x/y@example.com"} {
+		if _, err := a.Send(context.Background(), email); err == nil {
+			t.Errorf("address %q accepted", email)
+		}
+		if _, err := a.IsInvitable(context.Background(), email); err == nil {
+			t.Errorf("address %q accepted", email)
+		}
+	}
+	if calls != 0 {
+		t.Fatalf("%d calls reached the server with invalid addresses", calls)
+	}
+}
+
+func TestParseStateAndOrder(t *testing.T) {
+	for in, want := range map[string]State{"invited": StateInvited, "NOT_YET_SENT": StateNotYetSent, " Declined ": StateDeclined} {
+		if got, err := ParseState(in); err != nil || got != want {
+			t.Errorf("ParseState(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := ParseState("pending"); err == nil {
+		t.Error("ParseState(pending) accepted")
+	}
+	for in, want := range map[string]string{"": "email asc", "email": "email asc", "update_time:desc": "update_time desc", "updateTime asc": "update_time asc"} {
+		if got, err := ParseOrder(in); err != nil || got.String() != want {
+			t.Errorf("ParseOrder(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"name", "email:up"} {
+		if _, err := ParseOrder(in); err == nil {
+			t.Errorf("ParseOrder(%q) accepted", in)
+		}
+	}
+	f := ListOptions{States: []State{StateInvited, StateNotYetSent}}.Filter()
+	if f != "state=='invited' || state=='not_yet_sent'" {
+		t.Errorf("Filter() = %q", f)
+	}
+}
