@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+)
+
+// ioStreams is where a command reads and writes: stdout for data, stderr for
+// progress and logs. Tests hand in buffers.
+type ioStreams struct {
+	in          io.Reader
+	out, errOut io.Writer
+	// stdinTTY and stderrTTY decide prompts and progress bars.
+	stdinTTY, stderrTTY bool
+	getenv              func(string) string
+	// signals delivers SIGINT/SIGTERM; nil in tests.
+	signals func() (<-chan os.Signal, func())
+}
+
+func newSystemIO() ioStreams {
+	return ioStreams{
+		in: os.Stdin, out: os.Stdout, errOut: os.Stderr,
+		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		getenv:    os.Getenv,
+		signals: func() (<-chan os.Signal, func()) {
+			ch := make(chan os.Signal, 2)
+			signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+			return ch, func() { signal.Stop(ch) }
+		},
+	}
+}
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	endpoint   string
+	customer   string
+	apiVersion string
+	verbose    int
+	logFormat  string
+}
+
+// app is the state shared by the commands of one invocation.
+type app struct {
+	io     ioStreams
+	opts   globalOptions
+	logger *slog.Logger
+}
+
+// run parses args, runs the command and returns the exit code.
+func run(args []string, ios ioStreams) int {
+	a := &app{io: ios}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(ios.in)
+	root.SetOut(ios.out)
+	root.SetErr(ios.errOut)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if ios.signals != nil {
+		sigs, stop := ios.signals()
+		defer stop()
+		go func() {
+			select {
+			case <-sigs:
+			case <-ctx.Done():
+				return
+			}
+			fmt.Fprintln(ios.errOut, "invitectl: interrupted; finishing calls in flight (press Ctrl-C again to quit at once)")
+			cancel()
+			select {
+			case <-sigs:
+				fmt.Fprintln(ios.errOut, "invitectl: quitting at once")
+				os.Exit(exitInterrupted)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	err := root.ExecuteContext(ctx)
+	return exitCode(err, ios.errOut)
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "invitectl",
+		Short: "Bulk invitations of unmanaged accounts through the Cloud Identity User Invitation API",
+		Long: `invitectl invites the unmanaged consumer accounts of a Google Workspace or Cloud
+Identity customer in bulk, or cancels their invitations: it reads a list of
+addresses, checks which can be invited, writes a plan you review, executes it at
+the API's pace without ever emailing anyone twice, and can resume after an
+interruption.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setup()
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nSee '%s --help'.", err, cmd.CommandPath())}
+	})
+	f := root.PersistentFlags()
+	f.StringVar(&a.opts.endpoint, "endpoint", "", "API base URL, for an emulator or test server (env INVITECTL_ENDPOINT); without credentials no authentication is sent")
+	f.StringVar(&a.opts.customer, "customer", "", "customer ID, such as C03abc123 (env INVITECTL_CUSTOMER)")
+	f.StringVar(&a.opts.apiVersion, "api-version", invitations.V1, "API version: v1 or v1beta1")
+	f.CountVarP(&a.opts.verbose, "verbose", "v", "log more (-v: requests and retries; -v -v: the API client's own request log)")
+	f.StringVar(&a.opts.logFormat, "log-format", "text", "log format on stderr: text or json")
+
+	root.AddCommand(
+		newEmulatorCmd(a),
+		newListCmd(a),
+		newGetCmd(a),
+		newCheckCmd(a),
+		newSendCmd(a),
+		newCancelCmd(a),
+	)
+	return root
+}
+
+// setup applies environment defaults and builds the logger.
+func (a *app) setup() error {
+	if a.opts.endpoint == "" {
+		a.opts.endpoint = a.io.getenv("INVITECTL_ENDPOINT")
+	}
+	if a.opts.customer == "" {
+		a.opts.customer = a.io.getenv("INVITECTL_CUSTOMER")
+	}
+	switch a.opts.apiVersion {
+	case invitations.V1, invitations.V1Beta1:
+	default:
+		return usagef("--api-version %q: want v1 or v1beta1", a.opts.apiVersion)
+	}
+	level := slog.LevelWarn
+	if a.opts.verbose > 0 {
+		level = slog.LevelDebug
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch a.opts.logFormat {
+	case "text":
+		a.logger = slog.New(slog.NewTextHandler(a.io.errOut, hopts))
+	case "json":
+		a.logger = slog.New(slog.NewJSONHandler(a.io.errOut, hopts))
+	default:
+		return usagef("--log-format %q: want text or json", a.opts.logFormat)
+	}
+	return nil
+}
+
+// client builds the API port from the global options. readOnly asks for the
+// read-only scope.
+func (a *app) client(ctx context.Context, readOnly bool) (*invitations.Adapter, error) {
+	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
+		return nil, usageError{err}
+	}
+	if a.opts.endpoint == "" {
+		return nil, errors.New("authentication against Google is not implemented yet: pass --endpoint with an emulator (see 'invitectl emulator')")
+	}
+	cfg := invitations.Config{
+		Customer:   a.opts.customer,
+		APIVersion: a.opts.apiVersion,
+		Endpoint:   a.opts.endpoint,
+		Transport:  invitations.NewTransport(),
+		UserAgent:  "invitectl",
+	}
+	if a.opts.verbose >= 2 {
+		cfg.Logger = a.logger
+	}
+	_ = readOnly
+	return invitations.New(ctx, cfg)
+}
+
+// format validates a --format value against the ones a command offers.
+func checkFormat(format string, allowed ...string) error {
+	for _, f := range allowed {
+		if format == f {
+			return nil
+		}
+	}
+	return usagef("--format %q: want %s", format, strings.Join(allowed, ", "))
+}

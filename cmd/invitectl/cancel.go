@@ -1,0 +1,24 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+)
+
+func newCancelCmd(a *app) *cobra.Command {
+	cmd := newEachCmd(a, "cancel", "Cancel the sent invitation of each address", false, cancelOne)
+	cmd.Long = `Cancels each address's invitation. Only a sent invitation that was neither
+accepted nor declined can be cancelled; it returns to NOT_YET_SENT.`
+	return cmd
+}
+
+func cancelOne(ctx context.Context, c invitations.Client, email string) outcome {
+	res, err := c.Cancel(ctx, email)
+	if err != nil {
+		return failure(email, err)
+	}
+	return outcome{Email: email, Outcome: "cancelled", Detail: mutationDetail(res)}
+}

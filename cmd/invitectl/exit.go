@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/source"
+)
+
+// Exit codes, decided here and nowhere else.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitPartial     = 3
+	exitAuth        = 4
+	exitInterrupted = 130
+)
+
+// usageError is a mistake in the command line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// usageArgs makes a cobra argument check report a usage error.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+		}
+		return nil
+	}
+}
+
+// partialError says the command finished but some items failed; what failed
+// has already been printed.
+type partialError struct{ failed int }
+
+func (e partialError) Error() string { return fmt.Sprintf("%d item(s) failed", e.failed) }
+
+// authError is a credential or permission problem, with the fix.
+type authError struct{ err error }
+
+func (e authError) Error() string { return e.err.Error() }
+func (e authError) Unwrap() error { return e.err }
+
+// exitCode maps an error to the process's exit code and prints it.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var (
+		usage   usageError
+		partial partialError
+		auth    authError
+		input   *source.InputError
+	)
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		err = usageError{err} // cobra's own error for a mistyped command
+	}
+	switch {
+	case errors.As(err, &partial):
+		return exitPartial
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "invitectl: interrupted")
+		return exitInterrupted
+	case errors.As(err, &usage), errors.As(err, &input):
+		fmt.Fprintf(stderr, "invitectl: %v\n", err)
+		return exitUsage
+	case errors.As(err, &auth), invitations.IsAuth(err):
+		fmt.Fprintf(stderr, "invitectl: %v\n", err)
+		if hint := authHint(err); hint != "" {
+			fmt.Fprintf(stderr, "  %s\n", hint)
+		}
+		return exitAuth
+	}
+	fmt.Fprintf(stderr, "invitectl: %v\n", err)
+	return exitError
+}

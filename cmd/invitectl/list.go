@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+)
+
+type listOptions struct {
+	states  []string
+	orderBy string
+	format  string
+}
+
+func newListCmd(a *app) *cobra.Command {
+	var o listOptions
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the customer's user invitations, every page",
+		Long: `Lists the invitations of every unmanaged account the API shows (accounts created
+in the last 48 hours are not shown until they are invited).`,
+		Example: `  invitectl list --state invited --order-by update_time:desc
+  invitectl list --format csv > invitations.csv`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runList(cmd.Context(), a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.states, "state", nil, "only these states (not_yet_sent, invited, accepted, declined), comma-separated")
+	f.StringVar(&o.orderBy, "order-by", "email", "email or update_time, optionally :asc or :desc")
+	f.StringVar(&o.format, "format", "table", "output: table, json or csv")
+	return cmd
+}
+
+func runList(ctx context.Context, a *app, o listOptions) error {
+	if err := checkFormat(o.format, "table", "json", "csv"); err != nil {
+		return err
+	}
+	var opts invitations.ListOptions
+	for _, s := range o.states {
+		st, err := invitations.ParseState(s)
+		if err != nil {
+			return usagef("--state: %v", err)
+		}
+		opts.States = append(opts.States, st)
+	}
+	order, err := invitations.ParseOrder(o.orderBy)
+	if err != nil {
+		return usagef("--order-by: %v", err)
+	}
+	opts.Order = order
+	c, err := a.client(ctx, true)
+	if err != nil {
+		return err
+	}
+	w := newInvitationWriter(a, o.format)
+	if err := c.List(ctx, opts, w.page); err != nil {
+		return err
+	}
+	return w.close()
+}
+
+// invitationWriter streams invitations in one of the output formats.
+type invitationWriter struct {
+	a      *app
+	format string
+	csv    *csv.Writer
+	n      int
+}
+
+func newInvitationWriter(a *app, format string) *invitationWriter {
+	w := &invitationWriter{a: a, format: format}
+	switch format {
+	case "csv":
+		w.csv = csv.NewWriter(a.io.out)
+		_ = w.csv.Write([]string{"email", "state", "mailsSentCount", "updateTime"})
+	case "json":
+		fmt.Fprint(a.io.out, "[")
+	case "table":
+		fmt.Fprintf(a.io.out, "%-40s %-13s %5s  %s\n", "EMAIL", "STATE", "MAILS", "UPDATED")
+	}
+	return w
+}
+
+func (w *invitationWriter) page(invs []invitations.Invitation) error {
+	out := w.a.io.out
+	for _, inv := range invs {
+		switch w.format {
+		case "csv":
+			if err := w.csv.Write([]string{inv.Email, string(inv.State), strconv.FormatInt(inv.MailsSentCount, 10), formatTime(inv.UpdateTime)}); err != nil {
+				return err
+			}
+		case "json":
+			b, err := json.Marshal(inv)
+			if err != nil {
+				return err
+			}
+			sep := ",\n  "
+			if w.n == 0 {
+				sep = "\n  "
+			}
+			fmt.Fprint(out, sep+string(b))
+		default:
+			fmt.Fprintf(out, "%-40s %-13s %5d  %s\n", inv.Email, inv.State, inv.MailsSentCount, formatTime(inv.UpdateTime))
+		}
+		w.n++
+	}
+	if w.csv != nil {
+		w.csv.Flush()
+		return w.csv.Error()
+	}
+	return nil
+}
+
+func (w *invitationWriter) close() error {
+	switch w.format {
+	case "json":
+		if w.n > 0 {
+			fmt.Fprint(w.a.io.out, "\n")
+		}
+		fmt.Fprintln(w.a.io.out, "]")
+	case "table":
+		fmt.Fprintf(w.a.io.errOut, "%d invitation(s)\n", w.n)
+	}
+	return nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
