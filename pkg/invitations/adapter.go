@@ -172,12 +172,18 @@ func (a *Adapter) List(ctx context.Context, opts ListOptions, page func([]Invita
 	if size <= 0 || size > MaxPageSize {
 		size = MaxPageSize
 	}
+	pace := opts.Pace
+	if pace == nil {
+		pace = func(ctx context.Context, call func(context.Context) error) error { return call(ctx) }
+	}
 	q := listQuery{parent: a.parent, filter: opts.Filter(), orderBy: opts.Order.String(), pageSize: int64(size)}
 	for {
 		var resp wirePage
-		err := a.call(ctx, "list", "", func(ctx context.Context) (err error) {
-			resp, err = a.api.list(ctx, q)
-			return err
+		err := pace(ctx, func(ctx context.Context) error {
+			return a.call(ctx, "list", "", func(ctx context.Context) (err error) {
+				resp, err = a.api.list(ctx, q)
+				return err
+			})
 		})
 		if err != nil {
 			return err

@@ -96,6 +96,9 @@ type ListOptions struct {
 	States   []State
 	Order    Order
 	PageSize int
+	// Pace, when set, runs each page's call (rate limiting, retries), so a
+	// failure is retried for that page, not for the whole listing.
+	Pace func(ctx context.Context, call func(context.Context) error) error
 }
 
 // MaxPageSize is the largest page the API returns.
