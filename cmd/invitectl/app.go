@@ -50,6 +50,7 @@ type globalOptions struct {
 	apiVersion string
 	verbose    int
 	logFormat  string
+	noProgress bool
 }
 
 // app is the state shared by the commands of one invocation.
@@ -117,6 +118,7 @@ interruption.`,
 	f.StringVar(&a.opts.apiVersion, "api-version", invitations.V1, "API version: v1 or v1beta1")
 	f.CountVarP(&a.opts.verbose, "verbose", "v", "log more (-v: requests and retries; -v -v: the API client's own request log)")
 	f.StringVar(&a.opts.logFormat, "log-format", "text", "log format on stderr: text or json")
+	f.BoolVar(&a.opts.noProgress, "no-progress", false, "no progress bar or progress lines on stderr")
 
 	root.AddCommand(
 		newEmulatorCmd(a),
@@ -125,6 +127,8 @@ interruption.`,
 		newCheckCmd(a),
 		newSendCmd(a),
 		newCancelCmd(a),
+		newPlanCmd(a),
+		newRunCmd(a),
 	)
 	return root
 }
@@ -189,4 +193,12 @@ func checkFormat(format string, allowed ...string) error {
 		}
 	}
 	return usagef("--format %q: want %s", format, strings.Join(allowed, ", "))
+}
+
+// progressOut is where progress goes: stderr, or nowhere with --no-progress.
+func (a *app) progressOut() io.Writer {
+	if a.opts.noProgress {
+		return nil
+	}
+	return a.io.errOut
 }

@@ -40,6 +40,7 @@ func TestScripts(t *testing.T) {
 			"account":  cmdAccount,
 			"calls":    cmdCalls,
 			"status":   cmdStatus,
+			"mode":     cmdMode,
 		},
 	})
 }
@@ -169,5 +170,19 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdMode asserts a file's permission bits: mode FILE 0600.
+func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mode FILE PERM")
+	}
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if (uint64(fi.Mode().Perm()) == want) == neg {
+		ts.Fatalf("%s has mode %o, want %s%o", args[0], fi.Mode().Perm(), map[bool]string{true: "not ", false: ""}[neg], want)
 	}
 }

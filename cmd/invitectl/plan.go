@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invitectl/invitectl/planner"
+)
+
+type planOptions struct {
+	planFlags
+	output string
+	format string
+}
+
+func newPlanCmd(a *app) *cobra.Command {
+	var o planOptions
+	cmd := &cobra.Command{
+		Use:   "plan -i INPUT [-o PLAN]",
+		Short: "Work out what a campaign would do and write it as a plan (a dry run)",
+		Long: `Reads the campaign, lists the customer's invitations once, asks isInvitableUser
+where the listing cannot decide, and writes the plan: one line per input row
+with its action (send, cancel or none) and the reason. It never sends or
+cancels anything. Review the plan, then run 'invitectl apply PLAN'.`,
+		Example: `  invitectl plan -i campaign.csv -o plan.jsonl
+  invitectl plan -i unmanaged-users.csv --resend-after 168h -o plan.jsonl
+  invitectl plan -i leavers.csv --action cancel -o cancel-plan.jsonl`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPlan(cmd.Context(), a, o)
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVarP(&o.output, "output", "o", "plan.jsonl", "plan file to write")
+	cmd.Flags().StringVar(&o.format, "format", "table", "what to print: table (counts and first rows) or json (every item)")
+	return cmd
+}
+
+func runPlan(ctx context.Context, a *app, o planOptions) error {
+	if err := checkFormat(o.format, "table", "json"); err != nil {
+		return err
+	}
+	if o.output == "" {
+		return usagef("--output must name a file")
+	}
+	path, w, err := a.buildPlan(ctx, &o.planFlags, o.output)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := planner.Render(a.io.out, path, o.format); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.io.errOut, "\nPlan written to %s. Review it, then run: invitectl apply %s\n", path, path)
+	return nil
+}

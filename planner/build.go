@@ -1,0 +1,307 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/pkg/source"
+)
+
+// Reader is what planning needs of the API: it never sends or cancels.
+type Reader interface {
+	IsInvitable(ctx context.Context, email string) (bool, error)
+	List(ctx context.Context, opts invitations.ListOptions, page func([]invitations.Invitation) error) error
+}
+
+// Targets streams the campaign's targets in input order.
+type Targets func(fn func(source.Target) error) (source.Info, error)
+
+// Config is everything Build needs besides the input.
+type Config struct {
+	Client     Reader
+	Customer   string
+	APIVersion string
+	Policy     Policy
+	// Limiter paces every read of the run; nil is unlimited.
+	Limiter *pace.Limiter
+	// MaxInFlight caps concurrent checks; the window sizes itself below it
+	// from the rate and the observed latency. Zero means 256.
+	MaxInFlight int
+	Retry       pace.Policy
+	Now         func() time.Time
+}
+
+// Stats are the counters of a running Build, for progress lines.
+type Stats struct {
+	Listed  atomic.Int64 // invitations listed
+	Rows    atomic.Int64 // input rows decided
+	Checks  atomic.Int64 // isInvitableUser calls finished
+	Pending atomic.Int64 // rows waiting for a check
+	Failed  atomic.Int64 // checks that failed after retries
+}
+
+// listed is one listed invitation, compactly, and whether the input named it.
+type listed struct {
+	inv   invitations.Invitation
+	named bool
+}
+
+// slot is an item on its way to the plan, in input order; done closes when
+// its check has finished.
+type slot struct {
+	item  Item
+	email string
+	inv   *invitations.Invitation
+	want  Wanted
+	done  chan struct{}
+}
+
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Build lists the invitations, reads the targets, checks what the listing
+// cannot decide, and emits one item per input row (then the pruned
+// invitations) in order. It returns the plan's header. An authentication
+// failure aborts it; a check that keeps failing becomes a check_failed item.
+func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit func(Item) error) (Header, error) {
+	if stats == nil {
+		stats = new(Stats)
+	}
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	if cfg.Policy.Action == "" {
+		cfg.Policy.Action = WantInvite
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	hdr := Header{
+		Kind: Kind, Version: Version, Customer: cfg.Customer, APIVersion: cfg.APIVersion,
+		CreatedAt: now().UTC(), Policy: cfg.Policy, Summary: Summary{Reasons: map[string]int{}},
+	}
+
+	index, err := listAll(ctx, cfg, stats)
+	if err != nil {
+		return hdr, err
+	}
+
+	// Any failure (a check's auth error, a failed emit) cancels the run.
+	// errgroup.WithContext is not used: its context also ends when Wait
+	// returns, while the writer may still be draining.
+	gctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	var g errgroup.Group
+	window := pace.NewWindow(cfg.Limiter, cfg.MaxInFlight)
+	ordered := make(chan *slot, 4*cfg.MaxInFlight)
+	checks := make(chan *slot)
+
+	for range cfg.MaxInFlight {
+		g.Go(func() error {
+			for s := range checks {
+				if err := check(gctx, cfg, window, s); err != nil {
+					abort(err)
+					return err
+				}
+				stats.Checks.Add(1)
+				stats.Pending.Add(-1)
+				close(s.done)
+			}
+			return nil
+		})
+	}
+
+	var emitErr error
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		for s := range ordered {
+			select {
+			case <-s.done:
+			case <-gctx.Done():
+				continue // drain; the error is reported by the group
+			}
+			if emitErr != nil {
+				continue
+			}
+			s.decide(cfg.Policy, hdr.CreatedAt)
+			hdr.Summary.Add(s.item)
+			stats.Rows.Add(1)
+			if emitErr = emit(s.item); emitErr != nil {
+				abort(emitErr)
+			}
+		}
+	}()
+
+	info, srcErr := targets(func(t source.Target) error {
+		s := newSlot(t, cfg.Policy, index)
+		if s.done == nil {
+			s.done = make(chan struct{})
+			stats.Pending.Add(1)
+			select {
+			case ordered <- s:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			select {
+			case checks <- s:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			return nil
+		}
+		select {
+		case ordered <- s:
+			return nil
+		case <-gctx.Done():
+			return gctx.Err()
+		}
+	})
+	close(checks)
+	groupErr := g.Wait()
+	close(ordered)
+	writer.Wait()
+
+	switch {
+	case emitErr != nil:
+		return hdr, emitErr
+	case groupErr != nil:
+		return hdr, groupErr
+	case srcErr != nil:
+		return hdr, srcErr
+	case ctx.Err() != nil:
+		return hdr, ctx.Err()
+	}
+	hdr.Source = Source{Path: info.Path, SHA256: info.SHA256, Rows: info.Rows, Format: info.Format}
+
+	if cfg.Policy.Prune && cfg.Policy.Action == WantInvite {
+		for _, it := range pruned(index) {
+			hdr.Summary.Add(it)
+			if err := emit(it); err != nil {
+				return hdr, err
+			}
+		}
+	}
+	return hdr, nil
+}
+
+// listAll lists every invitation once, each page paced and retried.
+func listAll(ctx context.Context, cfg Config, stats *Stats) (map[string]*listed, error) {
+	index := map[string]*listed{}
+	opts := invitations.ListOptions{
+		PageSize: invitations.MaxPageSize,
+		Pace: func(ctx context.Context, call func(context.Context) error) error {
+			_, err := pace.Do(ctx, cfg.Limiter, cfg.Retry, readVerdict, call)
+			return err
+		},
+	}
+	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
+		for _, inv := range page {
+			index[inv.Email] = &listed{inv: inv}
+		}
+		stats.Listed.Add(int64(len(page)))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list invitations: %w", err)
+	}
+	return index, nil
+}
+
+// newSlot decides what the source already decided and looks the address up
+// in the listing; done stays nil when a check is needed.
+func newSlot(t source.Target, p Policy, index map[string]*listed) *slot {
+	s := &slot{item: Item{Row: t.Row, Email: t.Email}, email: t.Email, done: closed}
+	switch t.Reason {
+	case "":
+	case source.ReasonDuplicate:
+		s.item.Action, s.item.Reason, s.item.FirstRow = ActionNone, ReasonDuplicate, t.FirstRow
+		return s
+	default:
+		s.item.Action, s.item.Reason, s.item.Detail = ActionNone, t.Reason, t.Detail
+		return s
+	}
+	switch t.Action {
+	case source.ActionNone:
+		s.item.Action, s.item.Reason = ActionNone, ReasonNoAction
+		return s
+	case source.ActionInvite:
+		s.want = WantInvite
+	case source.ActionCancel:
+		s.want = WantCancel
+	default:
+		s.want = p.Action
+	}
+	if l := index[t.Email]; l != nil {
+		l.named = true
+		s.inv = &l.inv
+		s.item.Observed = observe(s.inv)
+	}
+	if needsCheck(p, s.want, s.inv) {
+		s.done = nil
+	}
+	return s
+}
+
+// decide fills in the action once any check has answered.
+func (s *slot) decide(p Policy, now time.Time) {
+	if s.want == "" || s.item.Reason == ReasonCheckFailed {
+		return
+	}
+	s.item.Action, s.item.Reason = Decide(p, s.want, s.inv, s.item.Invitable, now)
+}
+
+// check asks isInvitableUser for one slot. Only an authentication failure
+// (or the end of the run) is returned; other failures mark the item.
+func check(ctx context.Context, cfg Config, w *pace.Window, s *slot) error {
+	var ok bool
+	_, err := w.Do(ctx, cfg.Retry, readVerdict, func(ctx context.Context) (err error) {
+		ok, err = cfg.Client.IsInvitable(ctx, s.email)
+		return err
+	})
+	switch {
+	case err == nil:
+		s.item.Invitable = &ok
+	case invitations.IsAuth(err):
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		s.item.Action, s.item.Reason, s.item.Error = ActionNone, ReasonCheckFailed, err.Error()
+	}
+	return nil
+}
+
+// readVerdict retries reads on anything that may pass: quota, transport
+// failures and 5xx. Reads change nothing, so ambiguity does not matter.
+func readVerdict(err error) pace.Verdict {
+	switch invitations.KindOf(err) {
+	case invitations.KindQuota:
+		return pace.Verdict{Retry: true, Quota: true, After: invitations.RetryAfter(err)}
+	case invitations.KindUnavailable, invitations.KindAmbiguous:
+		return pace.Verdict{Retry: true, After: invitations.RetryAfter(err)}
+	}
+	return pace.Verdict{}
+}
+
+// pruned lists the sent invitations the input did not name, by address.
+func pruned(index map[string]*listed) []Item {
+	var items []Item
+	for email, l := range index {
+		if l.inv.State == invitations.StateInvited && !l.named {
+			inv := l.inv
+			items = append(items, Item{Email: email, Action: ActionCancel, Reason: ReasonNotInInput, Observed: observe(&inv)})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Email < items[j].Email })
+	return items
+}

@@ -1,0 +1,250 @@
+package planner
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// FileWriter writes a plan whole or not at all: items go to a temporary
+// body while they are decided; Commit writes the header, which is known
+// only at the end, then the body, into a second temporary file that is
+// renamed over the destination. Files are created 0600.
+type FileWriter struct {
+	path string
+	body *os.File
+	buf  *bufio.Writer
+	enc  *json.Encoder
+	done bool
+}
+
+// CreateFile starts a plan for path. An empty path keeps the plan in a
+// temporary file (a dry run), readable until Close.
+func CreateFile(path string) (*FileWriter, error) {
+	dir := filepath.Dir(path)
+	if path == "" {
+		dir = os.TempDir()
+	}
+	body, err := os.CreateTemp(dir, ".invitectl-plan-body-*")
+	if err != nil {
+		return nil, fmt.Errorf("create plan: %w", err)
+	}
+	if err := body.Chmod(0o600); err != nil {
+		_ = body.Close()
+		_ = os.Remove(body.Name())
+		return nil, fmt.Errorf("create plan: %w", err)
+	}
+	w := &FileWriter{path: path, body: body, buf: bufio.NewWriterSize(body, 1<<20)}
+	w.enc = json.NewEncoder(w.buf)
+	w.enc.SetEscapeHTML(false)
+	return w, nil
+}
+
+// Emit appends one item.
+func (w *FileWriter) Emit(it Item) error {
+	if err := w.enc.Encode(it); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
+}
+
+// Commit writes the header and the items to the destination and returns
+// the path of the complete plan (a temporary one for a dry run).
+func (w *FileWriter) Commit(h Header) (string, error) {
+	if w.done {
+		return "", errors.New("plan already committed")
+	}
+	if err := w.buf.Flush(); err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	dir := filepath.Dir(w.path)
+	if w.path == "" {
+		dir = os.TempDir()
+	}
+	final, err := os.CreateTemp(dir, ".invitectl-plan-*")
+	if err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = final.Close()
+			_ = os.Remove(final.Name())
+		}
+	}()
+	if err := final.Chmod(0o600); err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	line, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("write plan header: %w", err)
+	}
+	if _, err := final.Write(append(line, '\n')); err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	if _, err := w.body.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	if _, err := io.Copy(final, w.body); err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	if err := final.Sync(); err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	if err := final.Close(); err != nil {
+		return "", fmt.Errorf("write plan: %w", err)
+	}
+	dest := final.Name()
+	if w.path != "" {
+		if err := os.Rename(final.Name(), w.path); err != nil {
+			return "", fmt.Errorf("write plan: %w", err)
+		}
+		dest = w.path
+		syncDir(dir)
+	}
+	ok = true
+	w.done = true
+	w.path = dest
+	return dest, nil
+}
+
+// Close removes the temporary files, and a dry run's plan. It leaves a
+// committed plan in place.
+func (w *FileWriter) Close() error {
+	_ = w.body.Close()
+	err := os.Remove(w.body.Name())
+	if w.done && isTemp(w.path) {
+		_ = os.Remove(w.path)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func isTemp(path string) bool {
+	return strings.HasPrefix(filepath.Base(path), ".invitectl-plan-")
+}
+
+// syncDir makes a rename durable; failure only weakens crash safety.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// FileReader streams a plan file.
+type FileReader struct {
+	path   string
+	f      *os.File
+	sc     *bufio.Scanner
+	line   int
+	Header Header
+}
+
+// PlanError is a plan file that apply must refuse: another kind or version,
+// or corrupt content.
+type PlanError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e *PlanError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("plan %s line %d: %s", e.Path, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("plan %s: %s", e.Path, e.Msg)
+}
+
+// OpenFile opens a plan and reads its header, refusing a file that is not
+// an invitectl plan of this version.
+func OpenFile(path string) (*FileReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &PlanError{Path: path, Msg: err.Error()}
+	}
+	r := &FileReader{path: path, f: f, sc: bufio.NewScanner(f)}
+	r.sc.Buffer(make([]byte, 64<<10), 16<<20)
+	if !r.sc.Scan() {
+		_ = f.Close()
+		if err := r.sc.Err(); err != nil {
+			return nil, &PlanError{Path: path, Msg: err.Error()}
+		}
+		return nil, &PlanError{Path: path, Msg: "empty file, not an invitectl plan"}
+	}
+	r.line = 1
+	var probe struct {
+		Kind    string `json:"kind"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(r.sc.Bytes(), &probe); err != nil || probe.Kind != Kind {
+		_ = f.Close()
+		return nil, &PlanError{Path: path, Line: 1, Msg: "not an invitectl plan (the first line has no \"kind\": \"invitectl/plan\")"}
+	}
+	if probe.Version != Version {
+		_ = f.Close()
+		return nil, &PlanError{Path: path, Line: 1, Msg: fmt.Sprintf("plan version %d, this invitectl reads version %d: plan again with this version", probe.Version, Version)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.sc.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r.Header); err != nil {
+		_ = f.Close()
+		return nil, &PlanError{Path: path, Line: 1, Msg: "corrupt header: " + err.Error()}
+	}
+	return r, nil
+}
+
+// Next returns the next item, or io.EOF after the last.
+func (r *FileReader) Next() (Item, error) {
+	for r.sc.Scan() {
+		r.line++
+		b := r.sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		var it Item
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&it); err != nil {
+			return it, &PlanError{Path: r.path, Line: r.line, Msg: "corrupt item: " + err.Error()}
+		}
+		if err := it.validate(); err != nil {
+			return it, &PlanError{Path: r.path, Line: r.line, Msg: err.Error()}
+		}
+		return it, nil
+	}
+	if err := r.sc.Err(); err != nil {
+		return Item{}, &PlanError{Path: r.path, Line: r.line + 1, Msg: err.Error()}
+	}
+	return Item{}, io.EOF
+}
+
+// Line is the line of the item Next returned last.
+func (r *FileReader) Line() int { return r.line }
+
+// Close closes the file.
+func (r *FileReader) Close() error { return r.f.Close() }
+
+func (it Item) validate() error {
+	switch it.Action {
+	case ActionSend, ActionCancel:
+		if it.Email == "" {
+			return fmt.Errorf("item with action %s has no email", it.Action)
+		}
+	case ActionNone:
+	default:
+		return fmt.Errorf("unknown action %q", it.Action)
+	}
+	if it.Reason == "" {
+		return errors.New("item has no reason")
+	}
+	return nil
+}

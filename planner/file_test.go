@@ -1,0 +1,168 @@
+package planner
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleHeader() Header {
+	return Header{Kind: Kind, Version: Version, Customer: "C01", APIVersion: "v1", CreatedAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC),
+		Source: Source{Path: "c.csv", SHA256: "ab", Rows: 2}, Policy: Policy{Action: WantInvite, ResendAfter: Duration(time.Hour)},
+		Summary: Summary{Send: 1, None: 1, Reasons: map[string]int{"send/not_yet_sent": 1, "none/accepted": 1}}}
+}
+
+func TestFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plan.jsonl")
+	w, err := CreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	items := []Item{
+		{Row: 2, Email: "a@example.com", Action: ActionSend, Reason: ReasonNotYetSent, Invitable: &yes,
+			Observed: &Observed{State: "NOT_YET_SENT", UpdateTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{Row: 3, Email: "b@example.com", Action: ActionNone, Reason: ReasonAccepted},
+	}
+	for _, it := range items {
+		if err := w.Emit(it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the plan exists before Commit")
+	}
+	got, err := w.Commit(sampleHeader())
+	if err != nil || got != path {
+		t.Fatalf("Commit = %q, %v", got, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("plan mode %v, %v", fi.Mode(), err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left behind: %v", entries)
+	}
+	raw, _ := os.ReadFile(path)
+	first, _, _ := strings.Cut(string(raw), "\n")
+	if !strings.HasPrefix(first, `{"kind":"invitectl/plan","version":1,"customer":"C01"`) || !strings.Contains(first, `"resendAfter":"1h0m0s"`) {
+		t.Fatalf("header line %s", first)
+	}
+	if !strings.Contains(string(raw), `"observed":null,"invitable":null`) {
+		t.Fatalf("unobserved item must write nulls: %s", raw)
+	}
+	r, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Header.Policy.ResendAfter != Duration(time.Hour) || r.Header.Summary.Send != 1 {
+		t.Fatalf("header %+v", r.Header)
+	}
+	for i := range items {
+		it, err := r.Next()
+		if err != nil || it.Email != items[i].Email || it.Action != items[i].Action || (it.Invitable == nil) != (items[i].Invitable == nil) {
+			t.Fatalf("item %d = %+v, %v", i, it, err)
+		}
+	}
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last item: %v", err)
+	}
+}
+
+func TestFileAbortLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	w, err := CreateFile(filepath.Join(dir, "plan.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Emit(Item{Row: 2, Email: "a@example.com", Action: ActionSend, Reason: ReasonNotYetSent})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("abandoned plan left %v", entries)
+	}
+}
+
+func TestFileDryRunIsTemporary(t *testing.T) {
+	w, err := CreateFile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Commit(sampleHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("dry-run plan unreadable before Close: %v", err)
+	}
+	_ = w.Close()
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("dry-run plan %s survives Close", p)
+	}
+}
+
+func TestOpenFileRefuses(t *testing.T) {
+	cases := map[string]struct{ content, want string }{
+		"empty":        {"", "empty file"},
+		"other kind":   {`{"kind":"invitectl/results","version":1}` + "\n", "not an invitectl plan"},
+		"csv":          {"email\na@example.com\n", "not an invitectl plan"},
+		"version":      {`{"kind":"invitectl/plan","version":2}` + "\n", "plan version 2"},
+		"header field": {`{"kind":"invitectl/plan","version":1,"customer":7}` + "\n", "line 1: corrupt header"},
+	}
+	for name, tc := range cases {
+		path := filepath.Join(t.TempDir(), "p.jsonl")
+		if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenFile(path)
+		var pe *PlanError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v, want a PlanError naming the file and %q", name, err, tc.want)
+		}
+	}
+	if _, err := OpenFile(filepath.Join(t.TempDir(), "missing.jsonl")); err == nil {
+		t.Error("a missing plan opened")
+	}
+}
+
+func TestNextRefusesCorruptItems(t *testing.T) {
+	cases := map[string]string{
+		"json":    `{"row":2,"email":`,
+		"action":  `{"row":2,"email":"a@example.com","action":"delete","reason":"x","observed":null,"invitable":null}`,
+		"email":   `{"row":2,"email":"","action":"send","reason":"x","observed":null,"invitable":null}`,
+		"reason":  `{"row":2,"email":"a@example.com","action":"none","observed":null,"invitable":null}`,
+		"unknown": `{"row":2,"email":"a@example.com","action":"none","reason":"x","colour":"red"}`,
+	}
+	for name, line := range cases {
+		var b bytes.Buffer
+		b.WriteString(`{"kind":"invitectl/plan","version":1}` + "\n")
+		b.WriteString(`{"row":1,"email":"ok@example.com","action":"none","reason":"accepted","observed":null,"invitable":null}` + "\n")
+		b.WriteString(line + "\n")
+		path := filepath.Join(t.TempDir(), "p.jsonl")
+		_ = os.WriteFile(path, b.Bytes(), 0o600)
+		r, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Next(); err != nil {
+			t.Fatalf("%s: first item: %v", name, err)
+		}
+		_, err = r.Next()
+		if err == nil || !strings.Contains(err.Error(), "line 3") {
+			t.Errorf("%s: %v, want an error at line 3", name, err)
+		}
+		r.Close()
+	}
+}

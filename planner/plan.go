@@ -1,0 +1,164 @@
+// Package planner turns a campaign's targets into a plan: it lists the
+// customer's invitations once, asks isInvitableUser concurrently where the
+// listing cannot decide, applies the decision table of DESIGN.md, and writes
+// the plan file that apply executes.
+package planner
+
+import (
+	"time"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+)
+
+// Plan file identity; apply refuses anything else.
+const (
+	Kind    = "invitectl/plan"
+	Version = 1
+)
+
+// Action is what apply will do for an item.
+type Action string
+
+// The actions of a plan.
+const (
+	ActionSend   Action = "send"
+	ActionCancel Action = "cancel"
+	ActionNone   Action = "none"
+)
+
+// Reasons of the decision table, and of rows the planner could not decide.
+const (
+	ReasonUnlistedInvitable = "unlisted_invitable"
+	ReasonNotYetSent        = "not_yet_sent"
+	ReasonNotInvitable      = "not_invitable"
+	ReasonAlreadyInvited    = "already_invited"
+	ReasonResend            = "resend"
+	ReasonAccepted          = "accepted"
+	ReasonDeclined          = "declined"
+	ReasonReinvite          = "reinvite"
+	ReasonInvited           = "invited"
+	ReasonNotListed         = "not_listed"
+	ReasonNotInInput        = "not_in_input"
+	ReasonCheckFailed       = "check_failed"
+	ReasonInvalidEmail      = "invalid_email"
+	ReasonInvalidRow        = "invalid_row"
+	ReasonDuplicate         = "duplicate"
+	ReasonNoAction          = "no_action"
+)
+
+// Wanted is what a row asks for.
+type Wanted string
+
+// The wanted actions of a campaign.
+const (
+	WantInvite Wanted = "invite"
+	WantCancel Wanted = "cancel"
+)
+
+// Policy is how the campaign decides; it is recorded in the plan.
+type Policy struct {
+	Action Wanted `json:"action"`
+	// ResendAfter re-sends INVITED invitations not updated for this long;
+	// zero never re-sends.
+	ResendAfter      Duration `json:"resendAfter,omitempty"`
+	ReinviteDeclined bool     `json:"reinviteDeclined"`
+	Prune            bool     `json:"prune"`
+	TrustList        bool     `json:"trustList"`
+}
+
+// Duration is a time.Duration written as "168h0m0s".
+type Duration time.Duration
+
+// MarshalText writes the duration in Go syntax.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads the duration in Go syntax.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+// Header is the plan file's first line.
+type Header struct {
+	Kind       string    `json:"kind"`
+	Version    int       `json:"version"`
+	Customer   string    `json:"customer"`
+	APIVersion string    `json:"apiVersion"`
+	CreatedAt  time.Time `json:"createdAt"`
+	Source     Source    `json:"source"`
+	Policy     Policy    `json:"policy"`
+	Summary    Summary   `json:"summary"`
+}
+
+// Source identifies the input the plan was computed from.
+type Source struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Rows   int    `json:"rows"`
+	Format string `json:"format,omitempty"`
+}
+
+// Summary counts the items.
+type Summary struct {
+	Send        int            `json:"send"`
+	Cancel      int            `json:"cancel"`
+	None        int            `json:"none"`
+	Invalid     int            `json:"invalid"`
+	CheckFailed int            `json:"checkFailed"`
+	Reasons     map[string]int `json:"reasons"`
+}
+
+// Add counts one item.
+func (s *Summary) Add(it Item) {
+	switch it.Action {
+	case ActionSend:
+		s.Send++
+	case ActionCancel:
+		s.Cancel++
+	default:
+		s.None++
+	}
+	switch it.Reason {
+	case ReasonInvalidEmail, ReasonInvalidRow:
+		s.Invalid++
+	case ReasonCheckFailed:
+		s.CheckFailed++
+	}
+	if s.Reasons == nil {
+		s.Reasons = map[string]int{}
+	}
+	s.Reasons[string(it.Action)+"/"+it.Reason]++
+}
+
+// Item is one line of the plan after the header: an input row or a pruned
+// invitation.
+type Item struct {
+	// Row is the input row (the line where it starts); 0 for items that the
+	// input does not name (pruned invitations).
+	Row      int       `json:"row"`
+	Email    string    `json:"email"`
+	Action   Action    `json:"action"`
+	Reason   string    `json:"reason"`
+	Observed *Observed `json:"observed"`
+	// Invitable is the isInvitableUser answer, null when it was not asked.
+	Invitable *bool  `json:"invitable"`
+	Error     string `json:"error,omitempty"`
+	Detail    string `json:"detail,omitempty"`
+	FirstRow  int    `json:"firstRow,omitempty"`
+}
+
+// Observed is the invitation as the listing showed it when planning; apply
+// compares against it to tell whether an ambiguous call took effect.
+type Observed struct {
+	State          invitations.State `json:"state"`
+	MailsSentCount int64             `json:"mailsSentCount"`
+	UpdateTime     time.Time         `json:"updateTime"`
+}
+
+func observe(inv *invitations.Invitation) *Observed {
+	if inv == nil {
+		return nil
+	}
+	return &Observed{State: inv.State, MailsSentCount: inv.MailsSentCount, UpdateTime: inv.UpdateTime}
+}

@@ -1,0 +1,180 @@
+package planner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// PreviewRows is how many items of each action the table view shows.
+const PreviewRows = 10
+
+// Render prints the plan at path: a table of counts per action and reason
+// and the first items of each action, or (format "json") the header and
+// every item as one JSON document.
+func Render(w io.Writer, path, format string) error {
+	r, err := OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if format == "json" {
+		return renderJSON(w, r)
+	}
+	return renderTable(w, r)
+}
+
+func renderJSON(w io.Writer, r *FileReader) error {
+	h, err := json.Marshal(r.Header)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "{\"header\": %s,\n \"items\": [", h)
+	for n := 0; ; n++ {
+		it, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			fmt.Fprint(w, ",")
+		}
+		fmt.Fprintf(w, "\n  %s", b)
+	}
+	fmt.Fprintln(w, "\n]}")
+	return nil
+}
+
+var actionOrder = []Action{ActionSend, ActionCancel, ActionNone}
+
+// section is a group of items the table view previews.
+type section struct {
+	title string
+	match func(Item) bool
+}
+
+var sections = []section{
+	{"send", func(it Item) bool { return it.Action == ActionSend }},
+	{"cancel", func(it Item) bool { return it.Action == ActionCancel }},
+	{"needs attention (invalid rows, failed checks)", func(it Item) bool { return needsAttention(it.Reason) }},
+	{"none", func(it Item) bool { return it.Action == ActionNone && !needsAttention(it.Reason) }},
+}
+
+func needsAttention(reason string) bool {
+	return reason == ReasonInvalidEmail || reason == ReasonInvalidRow || reason == ReasonCheckFailed
+}
+
+func renderTable(w io.Writer, r *FileReader) error {
+	first := make([][]Item, len(sections))
+	total := make([]int, len(sections))
+	for {
+		it, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		for i, sec := range sections {
+			if sec.match(it) {
+				total[i]++
+				if len(first[i]) < PreviewRows {
+					first[i] = append(first[i], it)
+				}
+				break
+			}
+		}
+	}
+	h := r.Header
+	fmt.Fprintf(w, "Plan for customer %s (%s), %d rows of %s, made %s\n",
+		h.Customer, h.APIVersion, h.Source.Rows, h.Source.Path, h.CreatedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "Policy: %s\n\n", describePolicy(h.Policy))
+	counts := map[Action]int{ActionSend: h.Summary.Send, ActionCancel: h.Summary.Cancel, ActionNone: h.Summary.None}
+	for _, a := range actionOrder {
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-7s %7d  %s", a, counts[a], reasonsOf(h.Summary, a)), " "))
+	}
+	if h.Summary.CheckFailed > 0 {
+		fmt.Fprintf(w, "\n  %d address(es) could not be checked (check_failed): plan again to retry them.\n", h.Summary.CheckFailed)
+	}
+	for i, sec := range sections {
+		if len(first[i]) == 0 {
+			continue
+		}
+		more := ""
+		if total[i] > len(first[i]) {
+			more = fmt.Sprintf(" (first %d of %d)", len(first[i]), total[i])
+		}
+		fmt.Fprintf(w, "\n%s%s:\n", sec.title, more)
+		for _, it := range first[i] {
+			fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-8s %-40s %-19s %s", rowLabel(it.Row), it.Email, it.Reason, itemNote(it)), " "))
+		}
+	}
+	return nil
+}
+
+func rowLabel(row int) string {
+	if row == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("row %d", row)
+}
+
+func itemNote(it Item) string {
+	switch {
+	case it.Error != "":
+		return it.Error
+	case it.Detail != "":
+		return it.Detail
+	case it.FirstRow > 0:
+		return fmt.Sprintf("same address as row %d", it.FirstRow)
+	case it.Observed != nil:
+		return fmt.Sprintf("%s, %d mail(s), updated %s", it.Observed.State, it.Observed.MailsSentCount, it.Observed.UpdateTime.Format("2006-01-02"))
+	}
+	return ""
+}
+
+func reasonsOf(s Summary, a Action) string {
+	type rc struct {
+		reason string
+		n      int
+	}
+	var rs []rc
+	for k, n := range s.Reasons {
+		if act, reason, ok := strings.Cut(k, "/"); ok && Action(act) == a {
+			rs = append(rs, rc{reason, n})
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].n > rs[j].n || rs[i].n == rs[j].n && rs[i].reason < rs[j].reason })
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%s %d", r.reason, r.n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func describePolicy(p Policy) string {
+	parts := []string{string(p.Action)}
+	if p.ResendAfter > 0 {
+		parts = append(parts, "resend after "+time.Duration(p.ResendAfter).String())
+	}
+	if p.ReinviteDeclined {
+		parts = append(parts, "re-invite declined")
+	}
+	if p.Prune {
+		parts = append(parts, "prune invitations not in the input")
+	}
+	if p.TrustList {
+		parts = append(parts, "trust the listing (no isInvitableUser for listed NOT_YET_SENT)")
+	}
+	return strings.Join(parts, "; ")
+}
