@@ -1,0 +1,359 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Journal appends records to a locked journal file.
+type Journal struct {
+	path string
+	f    *os.File
+	sync func(*os.File) error // f.Sync; tests slow it down
+
+	mu      sync.Mutex
+	buf     []byte // encoded records waiting for the writer
+	spare   []byte // the writer's previous buffer, reused
+	waiting *batch // callers waiting for buf to be durable
+	writing *batch // the batch being written, for Append() to wait on
+	queued  int    // records in buf
+	err     error  // sticky: after a failed write nothing more is written
+	closed  bool
+	records int
+	syncs   int
+
+	kick      chan struct{} // wakes the writer; capacity 1, never closed
+	done      chan struct{} // closed when the writer has exited
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// batch is one group commit: every caller whose records are in it waits on
+// done and then reads err.
+type batch struct {
+	done chan struct{}
+	err  error
+}
+
+// options are the seams tests use.
+type options struct {
+	sync func(*os.File) error
+}
+
+func defaultOptions() options {
+	return options{sync: (*os.File).Sync}
+}
+
+// Create makes a new journal at path, refusing if the file exists, writes the
+// header durably (file and directory entry) and holds an exclusive lock on it
+// until Close. Kind and Version are filled in, and CreatedAt when zero.
+func Create(path string, h Header) (*Journal, error) {
+	return create(path, h, defaultOptions())
+}
+
+func create(path string, h Header, o options) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, existsError(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create results journal: %w", err)
+	}
+	fail := func(err error) (*Journal, error) {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	if err := lockFile(f); err != nil {
+		// Someone opened the file we just created: leave it to them.
+		f.Close()
+		return nil, lockError(path, err)
+	}
+	h.Kind, h.Version = Kind, Version
+	if h.CreatedAt.IsZero() {
+		h.CreatedAt = time.Now().UTC()
+	}
+	line, err := encode(h)
+	if err != nil {
+		return fail(fmt.Errorf("create results journal %s: %w", path, err))
+	}
+	if _, err := f.Write(line); err != nil {
+		return fail(fmt.Errorf("create results journal %s: %w", path, err))
+	}
+	if err := o.sync(f); err != nil {
+		return fail(fmt.Errorf("create results journal %s: sync: %w", path, err))
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fail(fmt.Errorf("create results journal %s: %w", path, err))
+	}
+	return start(path, f, o), nil
+}
+
+// existsError says why Create refused an existing file: in use by another
+// run (ErrLocked) or left by an earlier one (fs.ErrExist).
+func existsError(path string) error {
+	if f, err := os.Open(path); err == nil {
+		defer f.Close()
+		if lerr := lockFile(f); lerr != nil {
+			return lockError(path, lerr)
+		}
+	}
+	return fmt.Errorf("results journal %s already exists (resume it, or choose another file): %w", path, fs.ErrExist)
+}
+
+// Open reopens an existing journal for appending, as resume does: it takes
+// the lock, reads every record into a State, and truncates a torn last line
+// (a crash mid-write: no trailing newline or not valid JSON), which was never
+// acknowledged as durable.
+func Open(path string) (*Journal, *State, error) {
+	return open(path, defaultOptions())
+}
+
+func open(path string, o options) (*Journal, *State, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open results journal: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, nil, lockError(path, err)
+	}
+	st, good, err := readState(f, path)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if good.torn {
+		if err := f.Truncate(good.size); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("results journal %s: truncate torn line %d: %w", path, good.tornLine, err)
+		}
+		if err := o.sync(f); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("results journal %s: sync: %w", path, err)
+		}
+	}
+	return start(path, f, o), st, nil
+}
+
+func start(path string, f *os.File, o options) *Journal {
+	j := &Journal{
+		path: path,
+		f:    f,
+		sync: o.sync,
+		kick: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	go j.writer()
+	return j
+}
+
+// Path returns the journal's file name.
+func (j *Journal) Path() string { return j.path }
+
+// Stats returns the records appended and the fsyncs made for them since
+// Create or Open (the header's and a truncation's are not counted).
+func (j *Journal) Stats() (records, syncs int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.records, j.syncs
+}
+
+// Append writes records and returns once they, and everything queued before
+// them, are durable. Safe for concurrent use. Append with no records waits
+// for what AppendAsync queued.
+func (j *Journal) Append(recs ...Record) error {
+	data, err := encodeRecords(recs)
+	if err != nil {
+		return fmt.Errorf("results journal %s: %w", j.path, err)
+	}
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return fmt.Errorf("%s: %w", j.path, ErrClosed)
+	}
+	if j.err != nil {
+		err := j.err
+		j.mu.Unlock()
+		return err
+	}
+	j.buf = append(j.buf, data...)
+	j.queued += len(recs)
+	var b *batch
+	if len(j.buf) > 0 {
+		b = j.nextBatch()
+	} else if b = j.writing; b == nil {
+		j.mu.Unlock()
+		return nil // nothing queued, nothing in flight
+	}
+	j.mu.Unlock()
+	j.wake()
+	<-b.done
+	return b.err
+}
+
+// nextBatch returns the batch that the queued records will be committed in.
+// j.mu must be held.
+func (j *Journal) nextBatch() *batch {
+	if j.waiting == nil {
+		j.waiting = &batch{done: make(chan struct{})}
+	}
+	return j.waiting
+}
+
+// AppendAsync queues records and returns at once; they are durable after the
+// next group commit, which it starts. Close flushes them, and a write error
+// is returned by the next Append and by Close. Records queued after Close are
+// dropped: stop the workers first.
+func (j *Journal) AppendAsync(recs ...Record) {
+	data, err := encodeRecords(recs)
+	j.mu.Lock()
+	switch {
+	case j.closed:
+	case err != nil:
+		if j.err == nil {
+			j.err = fmt.Errorf("results journal %s: %w", j.path, err)
+		}
+	case j.err == nil:
+		j.buf = append(j.buf, data...)
+		j.queued += len(recs)
+	}
+	j.mu.Unlock()
+	j.wake()
+}
+
+func (j *Journal) wake() {
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+// writer is the one goroutine that writes: it takes everything queued, writes
+// it with one write and one fsync, and releases the batch's callers. Callers
+// that arrive during the fsync form the next batch.
+func (j *Journal) writer() {
+	defer close(j.done)
+	for range j.kick {
+		for j.commitOnce() {
+		}
+		j.mu.Lock()
+		exit := j.closed && len(j.buf) == 0
+		j.mu.Unlock()
+		if exit {
+			return
+		}
+	}
+}
+
+// commitOnce commits what is queued and reports whether there was anything.
+func (j *Journal) commitOnce() bool {
+	j.mu.Lock()
+	if len(j.buf) == 0 {
+		j.mu.Unlock()
+		return false
+	}
+	b := j.nextBatch()
+	buf, n, failed := j.buf, j.queued, j.err
+	j.buf, j.spare, j.waiting, j.queued = j.spare[:0], nil, nil, 0
+	j.writing = b
+	j.mu.Unlock()
+	err := failed
+	if err == nil {
+		err = j.write(buf)
+	}
+	j.mu.Lock()
+	j.spare, j.writing = buf[:0], nil
+	if failed == nil {
+		j.syncs++
+		if err == nil {
+			j.records += n
+		} else {
+			// A failed write may have left part of a line; writing after it
+			// would put a corrupt line in the middle, and a failed fsync
+			// cannot be retried safely. Resume truncates the torn tail.
+			j.err = err
+		}
+	}
+	b.err = err // written before close, read after it by the waiters
+	j.mu.Unlock()
+	close(b.done)
+	return true
+}
+
+func (j *Journal) write(buf []byte) error {
+	if _, err := j.f.Write(buf); err != nil {
+		return fmt.Errorf("results journal %s: write: %w", j.path, err)
+	}
+	if err := j.sync(j.f); err != nil {
+		return fmt.Errorf("results journal %s: sync: %w", j.path, err)
+	}
+	return nil
+}
+
+// Close flushes what is queued, makes it durable, releases the lock and
+// closes the file. It returns the first write error of the journal's life,
+// if any. Idempotent.
+func (j *Journal) Close() error {
+	j.closeOnce.Do(func() {
+		j.mu.Lock()
+		j.closed = true
+		j.mu.Unlock()
+		j.wake()
+		<-j.done
+		j.mu.Lock()
+		err := j.err
+		j.mu.Unlock()
+		if uerr := unlockFile(j.f); uerr != nil && err == nil {
+			err = fmt.Errorf("results journal %s: unlock: %w", j.path, uerr)
+		}
+		if cerr := j.f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("results journal %s: close: %w", j.path, cerr)
+		}
+		j.closeErr = err
+	})
+	return j.closeErr
+}
+
+// encode writes v as one JSON line, without HTML escaping.
+func encode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func encodeRecords(recs []Record) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for i := range recs {
+		if err := enc.Encode(&recs[i]); err != nil {
+			return nil, fmt.Errorf("encode %s record for %q: %w", recs[i].Type, recs[i].Email, err)
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// syncDir makes a new or renamed directory entry durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}

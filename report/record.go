@@ -1,0 +1,129 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Journal identity; Open and Read refuse anything else.
+const (
+	Kind    = "invitectl/results"
+	Version = 1
+)
+
+// Record types.
+const (
+	TypeIntent  = "intent"
+	TypeOutcome = "outcome"
+	TypeRun     = "run"
+)
+
+// Final outcomes of a plan item.
+const (
+	OutcomeDone     = "done"
+	OutcomeSkipped  = "skipped"
+	OutcomeRejected = "rejected"
+	OutcomeFailed   = "failed"
+	OutcomeInDoubt  = "in_doubt"
+)
+
+// Run events.
+const (
+	EventStart       = "start"
+	EventInterrupted = "interrupted"
+	EventEnd         = "end"
+)
+
+// Header is the journal's first line.
+type Header struct {
+	Kind       string    `json:"kind"`
+	Version    int       `json:"version"`
+	Plan       PlanRef   `json:"plan"`
+	Customer   string    `json:"customer"`
+	APIVersion string    `json:"apiVersion"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// PlanRef names the plan a journal executes.
+type PlanRef struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Items  int    `json:"items"` // plan items
+}
+
+// Record is one line after the header.
+type Record struct {
+	Type string    `json:"type"` // intent, outcome, run
+	At   time.Time `json:"at"`
+	// Row is the plan item's input row, 0 for pruned invitations.
+	Row    int    `json:"row,omitempty"`
+	Email  string `json:"email,omitempty"`
+	Action string `json:"action,omitempty"` // send, cancel, none
+	Reason string `json:"reason,omitempty"` // the plan's reason
+
+	// Attempt (intent) is the number of the call about to leave: 1, 2, ...
+	// One intent is written per mutating call, so intents count the calls.
+	Attempt int `json:"attempt,omitempty"`
+
+	// Outcome fields.
+	Outcome string `json:"outcome,omitempty"` // done, skipped, rejected, failed, in_doubt
+	// Attempts is the number of mutating calls made for this item in total.
+	Attempts int `json:"attempts,omitempty"`
+	// QuotaErrors counts the 429s met since the item's previous outcome
+	// record, so that summing it over outcome records counts each 429 once.
+	QuotaErrors int    `json:"quotaErrors,omitempty"`
+	HTTPCode    int    `json:"httpCode,omitempty"`
+	Message     string `json:"message,omitempty"` // the API's message or our explanation
+	Operation   string `json:"operation,omitempty"`
+	Detail      string `json:"detail,omitempty"` // e.g. "reconciled: mailsSentCount 2 -> 3"
+
+	// Run fields: Event is start, interrupted or end.
+	Event string `json:"event,omitempty"`
+	PID   int    `json:"pid,omitempty"`
+	// Counts holds the run's counters on its interrupted and end records.
+	// A pointer keeps Record small and comparable.
+	Counts *RunCounts `json:"counts,omitempty"`
+}
+
+// RunCounts are what one run did, as its interrupted or end record says.
+type RunCounts struct {
+	Done        int `json:"done"`
+	Skipped     int `json:"skipped"`
+	Rejected    int `json:"rejected"`
+	Failed      int `json:"failed"`
+	InDoubt     int `json:"inDoubt"`
+	Calls       int `json:"calls"`
+	Retries     int `json:"retries"`
+	QuotaErrors int `json:"quotaErrors"`
+}
+
+// Key identifies the plan item a record belongs to; State.Final and
+// State.Pending are keyed by it. See ItemKey.
+func (r Record) Key() string { return ItemKey(r.Row, r.Email, r.Action) }
+
+// ItemKey identifies a plan item. An item that acts (send or cancel) and a
+// pruned item (row 0) is keyed by its lower-case email: a plan has at most one
+// such item per address. An item of an input row with action none is keyed by
+// its row ("#12"), because such items may repeat an address (duplicates) or
+// carry none that is valid (invalid rows), and must neither collapse into one
+// another nor shadow the address's send or cancel item. An item's intent and
+// outcome records must therefore carry the same row and action.
+func ItemKey(row int, email, action string) string {
+	if row > 0 && action != "send" && action != "cancel" {
+		return fmt.Sprintf("#%d", row)
+	}
+	return strings.ToLower(email)
+}
+
+var (
+	// ErrLocked is returned when another process (or another Journal in this
+	// process) holds the journal's lock.
+	ErrLocked = errors.New("journal is locked")
+	// ErrNotJournal is returned for a file that is not a results journal of
+	// this version.
+	ErrNotJournal = errors.New("not an invitectl results journal")
+	// ErrClosed is returned by Append after Close.
+	ErrClosed = errors.New("results journal is closed")
+)

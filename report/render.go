@@ -1,0 +1,180 @@
+package report
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Item is one plan item's last outcome as the CSV and the JSON show it.
+type Item struct {
+	Row        int       `json:"row,omitempty"` // 0 for pruned invitations
+	Email      string    `json:"email"`
+	Action     string    `json:"action"`
+	Outcome    string    `json:"outcome"`
+	Reason     string    `json:"reason"`
+	HTTPCode   int       `json:"httpCode,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	Operation  string    `json:"operation,omitempty"`
+	Attempts   int       `json:"attempts"`
+	FinishedAt time.Time `json:"finishedAt"`
+}
+
+func itemOf(r Record) Item {
+	return Item{
+		Row: r.Row, Email: r.Email, Action: r.Action, Outcome: r.Outcome, Reason: r.Reason,
+		HTTPCode: r.HTTPCode, Message: r.Message, Detail: r.Detail, Operation: r.Operation,
+		Attempts: r.Attempts, FinishedAt: r.At,
+	}
+}
+
+// Items calls fn with every item's last outcome in plan order: by input row,
+// pruned invitations last.
+func Items(st *State, fn func(Item) error) error {
+	for _, k := range planOrder(st.Final, nil) {
+		if err := fn(itemOf(st.Final[k])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteCSV writes one row per plan item (one per address, except that
+// repeated and invalid input rows keep their own) with its last outcome, in
+// plan order. Every cell is neutralised against formula injection.
+func WriteCSV(w io.Writer, st *State) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"row", "email", "action", "outcome", "reason", "http_code",
+		"message", "detail", "attempts", "finished_at"}); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	cells := make([]string, 10)
+	err := Items(st, func(it Item) error {
+		cells[0] = itoa(it.Row)
+		cells[1] = it.Email
+		cells[2] = it.Action
+		cells[3] = it.Outcome
+		cells[4] = it.Reason
+		cells[5] = itoa(it.HTTPCode)
+		cells[6] = it.Message
+		cells[7] = it.Detail
+		cells[8] = strconv.Itoa(it.Attempts)
+		cells[9] = ""
+		if !it.FinishedAt.IsZero() {
+			cells[9] = it.FinishedAt.UTC().Format(time.RFC3339)
+		}
+		for i := range cells {
+			cells[i] = Neutralize(cells[i])
+		}
+		return cw.Write(cells)
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return nil
+}
+
+// itoa writes zero as an empty cell.
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// Neutralize defuses a CSV cell that a spreadsheet would read as a formula
+// (one starting with =, +, -, @, a tab or a carriage return) by prefixing a
+// single quote, as OWASP recommends. The quote shows, so an address such as
+// -x@example.org stays recognisable.
+func Neutralize(cell string) string {
+	if cell == "" {
+		return cell
+	}
+	switch cell[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + cell
+	}
+	return cell
+}
+
+// WriteJSON writes {"summary": ..., "items": [...]}, the items in plan order,
+// one per line, streaming them rather than building the document.
+func WriteJSON(w io.Writer, st *State) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if _, err := io.WriteString(w, `{"summary":`); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	if err := enc.Encode(Summarize(st)); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	sep := `,"items":[` + "\n"
+	err := Items(st, func(it Item) error {
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		sep = ","
+		return enc.Encode(it)
+	})
+	if err == nil && sep != "," {
+		_, err = io.WriteString(w, sep) // no items
+	}
+	if err == nil {
+		_, err = io.WriteString(w, "]}\n")
+	}
+	if err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes a file through write so that path holds either its
+// old content or the whole new one: a temporary file beside it (mode 0600),
+// fsynced, then renamed over path, and the directory fsynced.
+func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil { // CreateTemp's mode, made explicit
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := write(bw); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: sync: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}

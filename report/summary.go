@@ -1,0 +1,264 @@
+package report
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+)
+
+// MaxAttention bounds the items listed in Summary.Attention; the CSV has
+// them all.
+const MaxAttention = 20
+
+// Summary is the account of a journal that the table and JSON show.
+type Summary struct {
+	Customer string  `json:"customer"`
+	Plan     PlanRef `json:"plan"`
+	// Items counts the plan items with an outcome; Plan.Items is how many
+	// the plan has. Pending counts calls whose outcome is not recorded (a
+	// run still going, or killed).
+	Items   int `json:"items"`
+	Pending int `json:"pending"`
+	// ByOutcome counts items by last outcome; ByOutcomeReason by outcome and
+	// the plan's reason, as "done/not_yet_sent".
+	ByOutcome       map[string]int `json:"byOutcome"`
+	ByOutcomeReason map[string]int `json:"byOutcomeReason"`
+	// Started is the first run's start, Finished the last record's time.
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Elapsed sums the active periods of the runs (each from its start to
+	// its last record), not the wall time between runs. In JSON it is
+	// "elapsed" (Go syntax) and "elapsedSeconds".
+	Elapsed time.Duration `json:"-"`
+	// Calls counts the mutating calls made (one intent record each); Rate
+	// is Calls per second of Elapsed.
+	Calls       int     `json:"calls"`
+	Rate        float64 `json:"rate"`
+	Retries     int     `json:"retries"`
+	QuotaErrors int     `json:"quotaErrors"`
+	Runs        int     `json:"runs"`
+	// NeedAttention counts the rejected, failed and in-doubt items;
+	// Attention lists the first MaxAttention of them in plan order.
+	NeedAttention int      `json:"needAttention"`
+	Attention     []Record `json:"-"`
+	Torn          bool     `json:"torn,omitempty"`
+}
+
+// MarshalJSON writes Elapsed readably.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	type plain Summary
+	return json.Marshal(struct {
+		plain
+		Elapsed        string  `json:"elapsed"`
+		ElapsedSeconds float64 `json:"elapsedSeconds"`
+	}{plain(s), s.Elapsed.String(), s.Elapsed.Seconds()})
+}
+
+// NeedsAttention reports whether an outcome asks the administrator to look:
+// rejected, failed or in doubt.
+func NeedsAttention(outcome string) bool {
+	switch outcome {
+	case OutcomeRejected, OutcomeFailed, OutcomeInDoubt:
+		return true
+	}
+	return false
+}
+
+// Summarize accounts for a journal's state.
+func Summarize(st *State) Summary {
+	s := Summary{
+		Customer:        st.Header.Customer,
+		Plan:            st.Header.Plan,
+		Items:           len(st.Final),
+		Pending:         len(st.Pending),
+		ByOutcome:       map[string]int{},
+		ByOutcomeReason: map[string]int{},
+		Calls:           st.Intents,
+		Retries:         st.Retries,
+		QuotaErrors:     st.QuotaErrors,
+		Runs:            len(st.Runs),
+		Torn:            st.Torn,
+	}
+	byPair := map[[2]string]int{} // spares a string per item on big journals
+	for _, r := range st.Final {
+		byPair[[2]string{r.Outcome, r.Reason}]++
+	}
+	for p, n := range byPair {
+		s.ByOutcome[p[0]] += n
+		s.ByOutcomeReason[p[0]+"/"+p[1]] = n
+	}
+	attention := planOrder(st.Final, func(r Record) bool { return NeedsAttention(r.Outcome) })
+	s.NeedAttention = len(attention)
+	for _, k := range attention[:min(len(attention), MaxAttention)] {
+		s.Attention = append(s.Attention, st.Final[k])
+	}
+	for i, run := range st.Runs {
+		if i == 0 || run.Start.Before(s.Started) {
+			s.Started = run.Start
+		}
+		if run.Last.After(s.Finished) {
+			s.Finished = run.Last
+		}
+		s.Elapsed += run.Active()
+	}
+	if sec := s.Elapsed.Seconds(); sec > 0 {
+		s.Rate = float64(s.Calls) / sec
+	}
+	return s
+}
+
+// planOrder returns the keys of final whose record passes keep (all if keep
+// is nil) in plan order: by input row, pruned items (row 0) last by email.
+func planOrder(final map[string]Record, keep func(Record) bool) []string {
+	type entry struct {
+		row int
+		key string
+	}
+	entries := make([]entry, 0, len(final))
+	for k, r := range final {
+		if keep == nil || keep(r) {
+			entries = append(entries, entry{r.Row, k})
+		}
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if (a.row == 0) != (b.row == 0) {
+			if a.row == 0 {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(a.row, b.row), strings.Compare(a.key, b.key))
+	})
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.key
+	}
+	return keys
+}
+
+// outcomeRank is the order outcomes are listed in.
+func outcomeRank(o string) int {
+	switch o {
+	case OutcomeDone:
+		return 0
+	case OutcomeSkipped:
+		return 1
+	case OutcomeRejected:
+		return 2
+	case OutcomeFailed:
+		return 3
+	case OutcomeInDoubt:
+		return 4
+	}
+	return 5
+}
+
+// WriteTable writes the summary for a terminal: counts per outcome and
+// reason, the runs' pace, and the items that need attention.
+func WriteTable(w io.Writer, s Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	writeCounts(tw, s)
+	writeActivity(tw, s)
+	writeAttention(tw, s)
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+func writeCounts(w io.Writer, s Summary) {
+	if s.Plan.Path != "" {
+		fmt.Fprintf(w, "Plan\t%s (%d items, customer %s)\n", clean(s.Plan.Path, 200), s.Plan.Items, clean(s.Customer, 40))
+	}
+	fmt.Fprintf(w, "Items with an outcome\t%d\n", s.Items)
+	if missing := s.Plan.Items - s.Items; missing > 0 {
+		fmt.Fprintf(w, "Items without one\t%d (run interrupted or still going)\n", missing)
+	}
+	if s.Pending > 0 {
+		fmt.Fprintf(w, "Calls not yet answered\t%d (resume reconciles them)\n", s.Pending)
+	}
+	if s.Torn {
+		fmt.Fprintf(w, "Torn last line\tignored (a run was cut off mid-write)\n")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "OUTCOME\tREASON\tITEMS\n")
+	keys := make([]string, 0, len(s.ByOutcomeReason))
+	for k := range s.ByOutcomeReason {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		oa, _, _ := strings.Cut(a, "/")
+		ob, _, _ := strings.Cut(b, "/")
+		return cmp.Or(cmp.Compare(outcomeRank(oa), outcomeRank(ob)), strings.Compare(a, b))
+	})
+	for _, k := range keys {
+		o, r, _ := strings.Cut(k, "/")
+		fmt.Fprintf(w, "%s\t%s\t%d\n", clean(o, 40), clean(r, 40), s.ByOutcomeReason[k])
+	}
+	fmt.Fprintf(w, "total\t\t%d\n\n", s.Items)
+}
+
+func writeActivity(w io.Writer, s Summary) {
+	if s.Runs > 0 {
+		fmt.Fprintf(w, "Runs\t%d, active %s (%s to %s)\n", s.Runs, s.Elapsed.Round(time.Millisecond),
+			s.Started.Format(time.RFC3339), s.Finished.Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "Mutating calls\t%d (%.1f/s)\n", s.Calls, s.Rate)
+	fmt.Fprintf(w, "Retries\t%d\n", s.Retries)
+	fmt.Fprintf(w, "Quota errors\t%d\n", s.QuotaErrors)
+}
+
+func writeAttention(w io.Writer, s Summary) {
+	if s.NeedAttention == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nNeed attention: %d (rejected %d, failed %d, in doubt %d)\n", s.NeedAttention,
+		s.ByOutcome[OutcomeRejected], s.ByOutcome[OutcomeFailed], s.ByOutcome[OutcomeInDoubt])
+	fmt.Fprintf(w, "ROW\tEMAIL\tACTION\tOUTCOME\tHTTP\tMESSAGE\n")
+	for _, r := range s.Attention {
+		row, code := "-", "-"
+		if r.Row > 0 {
+			row = fmt.Sprint(r.Row)
+		}
+		if r.HTTPCode > 0 {
+			code = fmt.Sprint(r.HTTPCode)
+		}
+		msg := cmp.Or(r.Message, r.Detail)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", row, clean(r.Email, 80), clean(r.Action, 20),
+			clean(r.Outcome, 20), code, clean(msg, 100))
+	}
+	if more := s.NeedAttention - len(s.Attention); more > 0 {
+		fmt.Fprintf(w, "... and %d more: see the CSV report\n", more)
+	}
+}
+
+// clean makes text from the API or the input safe for one table cell on a
+// terminal: control characters (escape sequences, newlines, tabs) become
+// spaces or are dropped, as are bidirectional overrides that would make the
+// text read otherwise than it is, and long text is cut.
+func clean(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == max {
+			b.WriteString("...")
+			break
+		}
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			r = ' '
+		case unicode.IsControl(r) || r == unicode.ReplacementChar,
+			r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			continue
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
