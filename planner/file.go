@@ -248,3 +248,34 @@ func (it Item) validate() error {
 	}
 	return nil
 }
+
+// Verify reads a whole plan before it is applied: every item must parse,
+// and no address may have two send or cancel items (apply keys its journal
+// by address). It returns the header and the summary recounted from the
+// items, which an edited plan may no longer match.
+func Verify(path string) (Header, Summary, error) {
+	r, err := OpenFile(path)
+	if err != nil {
+		return Header{}, Summary{}, err
+	}
+	defer r.Close()
+	var sum Summary
+	acting := map[string]int{}
+	for {
+		it, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return r.Header, sum, nil
+		}
+		if err != nil {
+			return r.Header, sum, err
+		}
+		if it.Action != ActionNone {
+			key := strings.ToLower(it.Email)
+			if first, dup := acting[key]; dup {
+				return r.Header, sum, &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s has a second %s item (the first is on line %d)", it.Email, it.Action, first)}
+			}
+			acting[key] = r.Line()
+		}
+		sum.Add(it)
+	}
+}

@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -164,5 +165,29 @@ func TestNextRefusesCorruptItems(t *testing.T) {
 			t.Errorf("%s: %v, want an error at line 3", name, err)
 		}
 		r.Close()
+	}
+}
+
+func TestVerify(t *testing.T) {
+	write := func(lines ...string) string {
+		path := filepath.Join(t.TempDir(), "p.jsonl")
+		_ = os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+		return path
+	}
+	hdr := `{"kind":"invitectl/plan","version":1,"customer":"C01","summary":{"send":9,"cancel":0,"none":0,"invalid":0,"checkFailed":0,"reasons":{}}}`
+	send := func(row int, email string) string {
+		return fmt.Sprintf(`{"row":%d,"email":%q,"action":"send","reason":"not_yet_sent","observed":null,"invitable":true}`, row, email)
+	}
+	_, sum, err := Verify(write(hdr, send(2, "a@example.com"), `{"row":3,"email":"a@example.com","action":"none","reason":"duplicate","observed":null,"invitable":null,"firstRow":2}`))
+	if err != nil || sum.Send != 1 || sum.None != 1 {
+		t.Fatalf("Verify = %+v, %v; want the recount 1 send, 1 none", sum, err)
+	}
+	_, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "A@example.com")))
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "second send") {
+		t.Fatalf("two sends to one address: %v", err)
+	}
+	_, _, err = Verify(write(hdr, send(2, "a@example.com"), `{"row":3,`))
+	if err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("corrupt last line: %v", err)
 	}
 }

@@ -1,6 +1,8 @@
 #!/bin/sh
-# The README's demo: start the emulator on samples/world.json, run the
-# single-invitation commands against it, print what they return, stop it.
+# The README's demo, end to end on the embedded emulator:
+#  1. the single-invitation commands against `invitectl emulator`;
+#  2. a campaign in the sandbox: dry run, the real run, the report;
+#  3. a campaign interrupted with Ctrl-C (SIGINT) and resumed.
 # Exits non-zero as soon as a step fails.
 set -eu
 BIN=${1:-bin/invitectl}
@@ -8,7 +10,13 @@ OUT=demo-out
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-"$BIN" emulator --world samples/world.json --addr 127.0.0.1:0 >"$OUT/emulator.url" 2>"$OUT/emulator.log" &
+step() {
+	printf '\n$ invitectl %s\n' "$*"
+	"$BIN" "$@"
+}
+
+echo "== 1. Single invitations against the emulator =="
+"$BIN" emulator --world samples/world.json --addr 127.0.0.1:0 --latency 10ms >"$OUT/emulator.url" 2>"$OUT/emulator.log" &
 EMU=$!
 trap 'kill $EMU 2>/dev/null || true' EXIT INT TERM
 i=0
@@ -24,12 +32,6 @@ done
 INVITECTL_ENDPOINT=$(cat "$OUT/emulator.url")
 INVITECTL_CUSTOMER=C03abc123
 export INVITECTL_ENDPOINT INVITECTL_CUSTOMER
-
-step() {
-	printf '\n$ invitectl %s\n' "$*"
-	"$BIN" "$@"
-}
-
 echo "Emulator at $INVITECTL_ENDPOINT, customer $INVITECTL_CUSTOMER"
 step list --state invited --order-by update_time:desc
 step check omar.eriksen@acme-corp.example alan.castro@acme-corp.example new.hire@acme-corp.example
@@ -37,5 +39,31 @@ step send omar.eriksen@acme-corp.example
 step get omar.eriksen@acme-corp.example
 step cancel omar.eriksen@acme-corp.example
 step get omar.eriksen@acme-corp.example
+
+echo
+echo "== 2. A campaign in the sandbox: dry run, run, report =="
+step run --sandbox -i samples/campaign.csv --dry-run --no-progress
+step run --sandbox -i samples/campaign.csv -o "$OUT/sandbox-plan.jsonl" --yes --no-progress
+step report "$OUT/sandbox-plan.results.jsonl"
+echo "(results as CSV: $OUT/sandbox-plan.results.csv)"
+
+echo
+echo "== 3. Interrupted and resumed, against the emulator =="
+step plan -i samples/campaign.csv -o "$OUT/plan.jsonl" --no-progress >/dev/null
+printf '\n$ invitectl apply %s --yes --write-qps 20   (interrupted after 2 s)\n' "$OUT/plan.jsonl"
+"$BIN" apply "$OUT/plan.jsonl" --yes --write-qps 20 --no-progress >"$OUT/apply.out" 2>&1 &
+APPLY=$!
+sleep 2
+kill -INT $APPLY
+status=0
+wait $APPLY || status=$?
+tail -n 3 "$OUT/apply.out"
+if [ "$status" -ne 130 ] && [ "$status" -ne 0 ]; then
+	echo "demo: apply exited with $status, want 130 (interrupted) or 0" >&2
+	exit 1
+fi
+step resume "$OUT/plan.results.jsonl" --write-qps 20 --no-progress
+step list --state invited --format csv >"$OUT/invited.csv"
+echo "$(($(wc -l <"$OUT/invited.csv") - 1)) invitations are now INVITED (listed in $OUT/invited.csv)"
 echo
 echo "demo: done"

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -51,6 +52,10 @@ type globalOptions struct {
 	verbose    int
 	logFormat  string
 	noProgress bool
+
+	sandbox        bool
+	sandboxWorld   string
+	sandboxLatency time.Duration
 }
 
 // app is the state shared by the commands of one invocation.
@@ -58,6 +63,8 @@ type app struct {
 	io     ioStreams
 	opts   globalOptions
 	logger *slog.Logger
+	// cleanup runs when the command ends (the sandbox's server).
+	cleanup []func()
 }
 
 // run parses args, runs the command and returns the exit code.
@@ -91,6 +98,9 @@ func run(args []string, ios ioStreams) int {
 		}()
 	}
 	err := root.ExecuteContext(ctx)
+	for _, f := range a.cleanup {
+		f()
+	}
 	return exitCode(err, ios.errOut)
 }
 
@@ -119,6 +129,9 @@ interruption.`,
 	f.CountVarP(&a.opts.verbose, "verbose", "v", "log more (-v: requests and retries; -v -v: the API client's own request log)")
 	f.StringVar(&a.opts.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVar(&a.opts.noProgress, "no-progress", false, "no progress bar or progress lines on stderr")
+	f.BoolVar(&a.opts.sandbox, "sandbox", false, "run against an in-process emulator seeded from samples/world.json: no Google account needed, nothing leaves the machine")
+	f.StringVar(&a.opts.sandboxWorld, "sandbox-world", "", "world file for --sandbox (default: the embedded samples/world.json)")
+	f.DurationVar(&a.opts.sandboxLatency, "sandbox-latency", 20*time.Millisecond, "latency of the --sandbox emulator's calls")
 
 	root.AddCommand(
 		newEmulatorCmd(a),
@@ -129,6 +142,9 @@ interruption.`,
 		newCancelCmd(a),
 		newPlanCmd(a),
 		newRunCmd(a),
+		newApplyCmd(a),
+		newResumeCmd(a),
+		newReportCmd(a),
 	)
 	return root
 }
@@ -140,6 +156,11 @@ func (a *app) setup() error {
 	}
 	if a.opts.customer == "" {
 		a.opts.customer = a.io.getenv("INVITECTL_CUSTOMER")
+	}
+	if a.opts.sandbox {
+		if err := a.startSandbox(); err != nil {
+			return err
+		}
 	}
 	switch a.opts.apiVersion {
 	case invitations.V1, invitations.V1Beta1:

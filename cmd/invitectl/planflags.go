@@ -137,7 +137,7 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "planning", 0, func() progress.Status {
 		rows := int(stats.Rows.Load())
 		return progress.Status{
-			Done: rows, Rate: meter.Rate(rows, time.Now()), Failed: int(stats.Failed.Load()),
+			Done: rows, Rate: meter.Rate(rows, time.Now()), Count: rows, Failed: int(stats.Failed.Load()),
 			Note: fmt.Sprintf("(listed %d, checked %d, read limit %.0f/s)", stats.Listed.Load(), stats.Checks.Load(), limiter.Rate()),
 		}
 	})

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +12,7 @@ import (
 
 type runOptions struct {
 	planFlags
+	apply  applyFlags
 	output string
 	format string
 	dryRun bool
@@ -21,18 +22,24 @@ func newRunCmd(a *app) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "run -i INPUT [--dry-run]",
-		Short: "Plan a campaign and show it; with --dry-run, stop there",
-		Long: `Plans the campaign as 'invitectl plan' does and prints it. With --dry-run nothing
-is sent or cancelled and no plan file is kept unless -o names one.`,
-		Example: `  invitectl run -i campaign.csv --dry-run`,
-		Args:    usageArgs(cobra.NoArgs),
+		Short: "A whole campaign: plan, show, confirm, apply",
+		Long: `Plans the campaign as 'invitectl plan' does, prints the plan, asks for
+confirmation (or takes --yes) and applies it as 'invitectl apply' does. The plan
+is kept (-o, default invitectl-plan-TIMESTAMP.jsonl) so that an interrupted run
+can be resumed. With --dry-run nothing is sent or cancelled and no plan file is
+kept unless -o names one.`,
+		Example: `  invitectl run -i campaign.csv --dry-run
+  invitectl run -i campaign.csv -o plan.jsonl
+  invitectl run --sandbox -i samples/campaign.csv --yes`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRun(cmd.Context(), a, o)
 		},
 	}
 	o.register(cmd.Flags())
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "also keep the plan in this file")
-	cmd.Flags().StringVar(&o.format, "format", "table", "what to print: table or json")
+	o.apply.register(cmd.Flags(), false)
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "plan file to keep (default for a real run: invitectl-plan-TIMESTAMP.jsonl)")
+	cmd.Flags().StringVar(&o.format, "format", "table", "how to print the plan: table or json")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "plan and show, change nothing")
 	return cmd
 }
@@ -41,8 +48,12 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 	if err := checkFormat(o.format, "table", "json"); err != nil {
 		return err
 	}
-	if !o.dryRun {
-		return errors.New("run without --dry-run needs the executor, which is not implemented yet: use 'invitectl run --dry-run' or 'invitectl plan'")
+	o.apply.readQPS = o.readQPS
+	if err := o.apply.check(); err != nil {
+		return err
+	}
+	if !o.dryRun && o.output == "" {
+		o.output = "invitectl-plan-" + time.Now().UTC().Format("20060102-150405") + ".jsonl"
 	}
 	path, w, err := a.buildPlan(ctx, &o.planFlags, o.output)
 	if err != nil {
@@ -52,10 +63,14 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 	if err := planner.Render(a.io.out, path, o.format); err != nil {
 		return err
 	}
-	if o.output != "" {
-		fmt.Fprintf(a.io.errOut, "\nDry run: nothing was changed. Plan kept in %s.\n", path)
-	} else {
-		fmt.Fprintln(a.io.errOut, "\nDry run: nothing was changed.")
+	if o.dryRun {
+		if o.output != "" {
+			fmt.Fprintf(a.io.errOut, "\nDry run: nothing was changed. Plan kept in %s.\n", path)
+		} else {
+			fmt.Fprintln(a.io.errOut, "\nDry run: nothing was changed.")
+		}
+		return nil
 	}
-	return nil
+	fmt.Fprintf(a.io.errOut, "\nPlan kept in %s.\n", path)
+	return a.apply(ctx, path, o.apply, true)
 }

@@ -19,6 +19,9 @@ type Status struct {
 	// as the limiter's rate.
 	Rate float64
 	Note string
+	// Count is what Rate measures (calls, rows); the final line shows
+	// Count over the whole elapsed time instead of the current Rate.
+	Count int
 }
 
 // Printer redraws a status until stopped.
@@ -82,7 +85,11 @@ func (p *Printer) Stop() {
 
 func (p *Printer) print(final bool) {
 	s := p.read()
-	line := Format(p.label, s, time.Since(p.start), p.tty)
+	elapsed := time.Since(p.start)
+	if final && elapsed > 0 {
+		s.Rate = float64(s.Count) / elapsed.Seconds() // the run's average, not the last tick's
+	}
+	line := Format(p.label, s, elapsed, p.tty)
 	if !p.tty {
 		fmt.Fprintln(p.w, line)
 		return

@@ -44,7 +44,7 @@ func TestPrinterFinalLine(t *testing.T) {
 		p := Start(&buf, tty, "work", time.Hour, func() Status {
 			mu.Lock()
 			defer mu.Unlock()
-			return Status{Done: n, Total: 3}
+			return Status{Done: n, Total: 3, Count: n}
 		})
 		mu.Lock()
 		n = 3

@@ -1,0 +1,205 @@
+// Package executor applies a plan: a worker pool sends and cancels at the
+// API's pace, records an intent durably before every mutating call, reads
+// the invitation back whenever an outcome is unknown before deciding to call
+// again, and stops gracefully on interrupt. The results journal it writes
+// is the checkpoint a later run resumes from.
+package executor
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/planner"
+	"github.com/invitectl/invitectl/report"
+)
+
+// Client is what applying needs of the API.
+type Client interface {
+	Get(ctx context.Context, email string) (invitations.Invitation, error)
+	Send(ctx context.Context, email string) (invitations.Result, error)
+	Cancel(ctx context.Context, email string) (invitations.Result, error)
+}
+
+// Journal records intents and outcomes; Append returns once they are durable.
+type Journal interface {
+	Append(recs ...report.Record) error
+	AppendAsync(recs ...report.Record)
+}
+
+// Items streams the plan's items in order; fn's error stops it.
+type Items func(fn func(planner.Item) error) error
+
+// Config is everything Apply needs besides the plan.
+type Config struct {
+	Client  Client
+	Journal Journal
+	// Resume is what an earlier run recorded; nil for a fresh journal.
+	Resume *report.State
+	// Write paces sends and cancels, Read the reconciling gets.
+	Write, Read *pace.Limiter
+	// MaxWorkers caps the calls in flight; the window sizes itself below it
+	// from the rate and the latency. Zero means 256.
+	MaxWorkers int
+	Retry      pace.Policy
+	// RetryInDoubt reconciles and, when provably not done, retries items an
+	// earlier run left in_doubt.
+	RetryInDoubt bool
+	// Drain bounds how long calls in flight may finish after an interrupt.
+	// Zero means 30 s.
+	Drain time.Duration
+	Now   func() time.Time
+}
+
+// Stats count a run's progress; safe to read while Apply runs.
+type Stats struct {
+	Total, Started                           atomic.Int64
+	Done, Skipped, Rejected, Failed, InDoubt atomic.Int64
+	Reconciled, Retries, QuotaErrors, Calls  atomic.Int64
+}
+
+// Finished is the number of items with an outcome this run.
+func (s *Stats) Finished() int64 {
+	return s.Done.Load() + s.Skipped.Load() + s.Rejected.Load() + s.Failed.Load() + s.InDoubt.Load()
+}
+
+// Problems is the number of items that ended rejected, failed or in doubt.
+func (s *Stats) Problems() int64 { return s.Rejected.Load() + s.Failed.Load() + s.InDoubt.Load() }
+
+// ErrInterrupted is returned when the run stopped on request before every
+// item was finished; what was done is recorded.
+var ErrInterrupted = errors.New("interrupted")
+
+// Apply executes the send and cancel items. It returns ErrInterrupted when
+// ctx ends first, an authentication error as soon as one happens (the run
+// stops), or nil; per-item failures are outcomes, counted in stats.
+func Apply(ctx context.Context, cfg Config, items Items, stats *Stats) error {
+	if stats == nil {
+		stats = new(Stats)
+	}
+	r := newRun(ctx, cfg, stats)
+	defer r.stopCalls()
+
+	work := make(chan planner.Item)
+	var wg sync.WaitGroup
+	for range r.cfg.MaxWorkers {
+		wg.Go(func() {
+			for it := range work {
+				r.process(it)
+			}
+		})
+	}
+	err := items(func(it planner.Item) error {
+		if r.stopped() {
+			return ErrInterrupted
+		}
+		if !r.admit(it) {
+			return nil
+		}
+		select {
+		case work <- it:
+			return nil
+		case <-r.halt.Done():
+			return ErrInterrupted
+		}
+	})
+	close(work)
+	wg.Wait()
+
+	if fatal := r.fatal.Load(); fatal != nil {
+		return *fatal
+	}
+	if err != nil && !errors.Is(err, ErrInterrupted) {
+		return err
+	}
+	if r.stopped() {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// run is one Apply's shared state.
+type run struct {
+	cfg   Config
+	stats *Stats
+	// halt ends when the caller interrupts or an auth failure stops the run:
+	// nothing new starts. calls ends Drain later: calls in flight are cut.
+	halt      context.Context
+	stopHalt  context.CancelFunc
+	calls     context.Context
+	stopCalls context.CancelFunc
+	window    *pace.Window
+	fatal     atomic.Pointer[error]
+	now       func() time.Time
+}
+
+func newRun(ctx context.Context, cfg Config, stats *Stats) *run {
+	if cfg.MaxWorkers <= 0 {
+		cfg.MaxWorkers = 256
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 30 * time.Second
+	}
+	r := &run{cfg: cfg, stats: stats, now: cfg.Now}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	r.halt, r.stopHalt = context.WithCancel(ctx)
+	r.calls, r.stopCalls = context.WithCancel(context.WithoutCancel(ctx))
+	context.AfterFunc(r.halt, func() {
+		t := time.AfterFunc(cfg.Drain, r.stopCalls)
+		context.AfterFunc(r.calls, func() { t.Stop() })
+	})
+	r.window = pace.NewWindow(cfg.Write, cfg.MaxWorkers)
+	return r
+}
+
+func (r *run) stopped() bool { return r.halt.Err() != nil }
+
+// admit counts an item and settles, without any call, those that need
+// none: plan items with action none, and items an earlier run finished.
+// It reports whether the item goes to a worker.
+func (r *run) admit(it planner.Item) bool {
+	r.stats.Total.Add(1)
+	prev, seen := r.final(it)
+	if it.Action == planner.ActionNone {
+		if !seen {
+			r.record(it, outcome{kind: report.OutcomeSkipped, message: "nothing to do: " + it.Reason}, 0, 0)
+		} else {
+			r.stats.Skipped.Add(1)
+		}
+		return false
+	}
+	if seen && (prev.Outcome != report.OutcomeInDoubt || !r.cfg.RetryInDoubt) {
+		r.stats.Skipped.Add(1) // finished by an earlier run
+		return false
+	}
+	return true
+}
+
+// final returns the outcome an earlier run recorded for the item.
+func (r *run) final(it planner.Item) (report.Record, bool) {
+	if r.cfg.Resume == nil {
+		return report.Record{}, false
+	}
+	rec, ok := r.cfg.Resume.Final[report.ItemKey(it.Row, it.Email, string(it.Action))]
+	return rec, ok
+}
+
+// pending returns the intent an earlier run recorded without an outcome.
+func (r *run) pending(it planner.Item) (report.Record, bool) {
+	if r.cfg.Resume == nil {
+		return report.Record{}, false
+	}
+	rec, ok := r.cfg.Resume.Pending[report.ItemKey(it.Row, it.Email, string(it.Action))]
+	return rec, ok
+}
+
+func (r *run) abort(err error) {
+	r.fatal.CompareAndSwap(nil, &err)
+	r.stopHalt()
+}

@@ -1,0 +1,177 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/planner"
+	"github.com/invitectl/invitectl/report"
+)
+
+// outcome is how an item ended.
+type outcome struct {
+	kind      string // report.Outcome*
+	httpCode  int
+	message   string
+	operation string
+	detail    string
+}
+
+// errStopped ends an item's attempts when the run is halting; the item's
+// intent, if any, stays without an outcome for the next run to reconcile.
+var errStopped = errors.New("run stopped before the call")
+
+// task is one send or cancel item being worked on.
+type task struct {
+	it       planner.Item
+	attempts int // mutating calls made, this run and earlier ones
+	quota    int
+	retries  int
+}
+
+// process drives one item to an outcome: reconcile what an earlier run left
+// unknown, then call, and after an ambiguous failure read the invitation
+// back; call again only when that shows the call did not take effect.
+func (r *run) process(it planner.Item) {
+	t := &task{it: it}
+	r.stats.Started.Add(1)
+	if prev, ok := r.pending(it); ok {
+		t.attempts = prev.Attempt
+		if !r.settle(t, "an earlier run was stopped during this call") {
+			return
+		}
+	} else if prev, ok := r.final(it); ok && prev.Outcome == report.OutcomeInDoubt {
+		t.attempts = prev.Attempts
+		if !r.settle(t, "an earlier run left it in doubt") {
+			return
+		}
+	}
+	for {
+		res, err := r.call(t)
+		switch {
+		case err == nil:
+			r.finish(t, outcome{kind: report.OutcomeDone, operation: res.Operation, detail: resultDetail(res)})
+			return
+		case errors.Is(err, errStopped):
+			return
+		case invitations.IsAuth(err):
+			r.abort(err)
+			return
+		case invitations.IsPrecondition(err), invitations.IsNotFound(err):
+			r.finish(t, failure(report.OutcomeRejected, err, "the invitation's state changed since the plan"))
+			return
+		case invitations.IsAmbiguous(err):
+			if r.stopped() {
+				return // the next run reconciles the intent
+			}
+			if !r.settle(t, "the call failed after it may have taken effect: "+err.Error()) {
+				return
+			}
+			r.stats.Retries.Add(1)
+			t.retries++
+		default:
+			r.finish(t, failure(report.OutcomeFailed, err, ""))
+			return
+		}
+	}
+}
+
+// call makes the mutating call, retrying what provably did not happen
+// (quota, refused connections), with a durable intent before each attempt.
+func (r *run) call(t *task) (invitations.Result, error) {
+	var res invitations.Result
+	_, err := r.window.Do(r.calls, r.cfg.Retry, r.writeVerdict(t), func(ctx context.Context) error {
+		if r.stopped() {
+			return errStopped
+		}
+		t.attempts++
+		if err := r.cfg.Journal.Append(r.intent(t)); err != nil {
+			return fmt.Errorf("record intent: %w", err)
+		}
+		r.stats.Calls.Add(1)
+		var err error
+		if t.it.Action == planner.ActionCancel {
+			res, err = r.cfg.Client.Cancel(ctx, t.it.Email)
+		} else {
+			res, err = r.cfg.Client.Send(ctx, t.it.Email)
+		}
+		return err
+	})
+	return res, err
+}
+
+// writeVerdict retries only calls that certainly did nothing.
+func (r *run) writeVerdict(t *task) pace.Classifier {
+	return func(err error) pace.Verdict {
+		switch invitations.KindOf(err) {
+		case invitations.KindQuota:
+			t.quota++
+			t.retries++
+			r.stats.QuotaErrors.Add(1)
+			r.stats.Retries.Add(1)
+			return pace.Verdict{Retry: !r.stopped(), Quota: true, After: invitations.RetryAfter(err)}
+		case invitations.KindUnavailable:
+			t.retries++
+			r.stats.Retries.Add(1)
+			return pace.Verdict{Retry: !r.stopped(), After: invitations.RetryAfter(err)}
+		}
+		return pace.Verdict{}
+	}
+}
+
+func (r *run) intent(t *task) report.Record {
+	return report.Record{Type: report.TypeIntent, At: r.now().UTC(), Row: t.it.Row, Email: t.it.Email,
+		Action: string(t.it.Action), Reason: t.it.Reason, Attempt: t.attempts}
+}
+
+func (r *run) finish(t *task, o outcome) {
+	r.record(t.it, o, t.attempts, t.quota)
+}
+
+// record appends an item's outcome and counts it. Outcomes of items that
+// made calls wait for durability; the others need not.
+func (r *run) record(it planner.Item, o outcome, attempts, quota int) {
+	rec := report.Record{Type: report.TypeOutcome, At: r.now().UTC(), Row: it.Row, Email: it.Email,
+		Action: string(it.Action), Reason: it.Reason, Outcome: o.kind, Attempts: attempts, QuotaErrors: quota,
+		HTTPCode: o.httpCode, Message: o.message, Operation: o.operation, Detail: o.detail}
+	if attempts == 0 {
+		r.cfg.Journal.AppendAsync(rec)
+	} else if err := r.cfg.Journal.Append(rec); err != nil {
+		r.abort(fmt.Errorf("record outcome of %s: %w", it.Email, err))
+		return
+	}
+	switch o.kind {
+	case report.OutcomeDone:
+		r.stats.Done.Add(1)
+	case report.OutcomeSkipped:
+		r.stats.Skipped.Add(1)
+	case report.OutcomeRejected:
+		r.stats.Rejected.Add(1)
+	case report.OutcomeFailed:
+		r.stats.Failed.Add(1)
+	case report.OutcomeInDoubt:
+		r.stats.InDoubt.Add(1)
+	}
+}
+
+func failure(kind string, err error, detail string) outcome {
+	o := outcome{kind: kind, message: err.Error(), detail: detail}
+	var e *invitations.Error
+	if errors.As(err, &e) {
+		o.httpCode, o.message, o.operation = e.HTTPCode, e.Message, e.Operation
+		if e.Status != "" {
+			o.message = e.Status + ": " + e.Message
+		}
+	}
+	return o
+}
+
+func resultDetail(res invitations.Result) string {
+	if res.Invitation == nil {
+		return ""
+	}
+	return fmt.Sprintf("state %s, %d mail(s) sent", res.Invitation.State, res.Invitation.MailsSentCount)
+}

@@ -1,0 +1,119 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/planner"
+	"github.com/invitectl/invitectl/report"
+)
+
+// verdict is what a read-back says about an earlier call.
+type verdict int
+
+const (
+	notHappened verdict = iota // safe to call (again)
+	happened                   // the call took effect: done
+	undecidable                // in doubt: never call again silently
+	moved                      // the invitation left the state the call needs
+)
+
+// settle reads the invitation back after an unknown outcome. It returns
+// true when the call provably did not happen and may be made; otherwise it
+// records the outcome (done, rejected or in_doubt) and returns false. An
+// item whose calls keep failing ambiguously ends failed after the retry
+// budget; when the run is halting it records nothing.
+func (r *run) settle(t *task, why string) bool {
+	if r.stopped() {
+		return false
+	}
+	if t.attempts >= r.cfg.Retry.Attempts() {
+		r.finish(t, outcome{kind: report.OutcomeFailed, message: why,
+			detail: fmt.Sprintf("gave up after %d calls that did not take effect", t.attempts)})
+		return false
+	}
+	var inv invitations.Invitation
+	_, err := pace.Do(r.calls, r.cfg.Read, r.cfg.Retry, readVerdict, func(ctx context.Context) (err error) {
+		inv, err = r.cfg.Client.Get(ctx, t.it.Email)
+		return err
+	})
+	r.stats.Reconciled.Add(1)
+	switch {
+	case err == nil:
+	case invitations.IsNotFound(err):
+		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why,
+			detail: "get shows no invitation (an account created in the last 48 hours is not visible): check later with 'invitectl get', then resume --retry-in-doubt"})
+		return false
+	case invitations.IsAuth(err):
+		r.abort(err)
+		return false
+	case r.stopped():
+		return false
+	default:
+		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: "could not read the invitation back: " + err.Error()})
+		return false
+	}
+	v, detail := compare(t.it.Action, t.it.Observed, inv)
+	switch v {
+	case happened:
+		r.finish(t, outcome{kind: report.OutcomeDone, message: why, detail: "reconciled: " + detail})
+		return false
+	case moved:
+		r.finish(t, outcome{kind: report.OutcomeRejected, message: why, detail: detail})
+		return false
+	case undecidable:
+		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: detail})
+		return false
+	}
+	return true
+}
+
+// compare decides from the invitation now against what the plan observed.
+func compare(action planner.Action, obs *planner.Observed, now invitations.Invitation) (verdict, string) {
+	state := fmt.Sprintf("now %s with %d mail(s), updated %s", now.State, now.MailsSentCount, now.UpdateTime.Format("2006-01-02T15:04:05Z"))
+	if action == planner.ActionCancel {
+		switch {
+		case now.State == invitations.StateNotYetSent:
+			return happened, "cancelled: " + state
+		case now.State == invitations.StateAccepted || now.State == invitations.StateDeclined:
+			return moved, "cannot cancel: " + state
+		case obs != nil && now.State == obs.State && now.UpdateTime.Equal(obs.UpdateTime):
+			return notHappened, state
+		}
+		return undecidable, "changed since the plan without being cancelled: " + state
+	}
+	if obs == nil {
+		// Not listed when planned: a visible invitation now was created by a send.
+		switch now.State {
+		case invitations.StateInvited:
+			return happened, "the invitation now exists: " + state
+		case invitations.StateNotYetSent:
+			if now.MailsSentCount == 0 {
+				return notHappened, state
+			}
+		}
+		return undecidable, "not listed when planned, " + state
+	}
+	switch {
+	case now.MailsSentCount > obs.MailsSentCount:
+		return happened, fmt.Sprintf("mailsSentCount %d -> %d, %s", obs.MailsSentCount, now.MailsSentCount, state)
+	case now.State == obs.State && now.MailsSentCount == obs.MailsSentCount && now.UpdateTime.Equal(obs.UpdateTime):
+		return notHappened, state
+	case now.State == invitations.StateAccepted:
+		return moved, "accepted in the meantime: " + state
+	}
+	return undecidable, fmt.Sprintf("changed since the plan (was %s with %d mail(s)) but no mail was counted: %s", obs.State, obs.MailsSentCount, state)
+}
+
+// readVerdict retries reads on anything that may pass.
+func readVerdict(err error) pace.Verdict {
+	switch invitations.KindOf(err) {
+	case invitations.KindQuota:
+		return pace.Verdict{Retry: true, Quota: true, After: invitations.RetryAfter(err)}
+	case invitations.KindUnavailable, invitations.KindAmbiguous:
+		return pace.Verdict{Retry: true, After: invitations.RetryAfter(err)}
+	}
+	return pace.Verdict{}
+}
