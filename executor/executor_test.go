@@ -61,8 +61,8 @@ type env struct {
 	// planClient reads a fault-free twin of the world.
 	planClient *invitations.Adapter
 	plan       string
-	dir    string
-	url    string
+	dir        string
+	url        string
 }
 
 // newEnv serves w twice: planning reads a perfect emulator, apply acts on
@@ -161,7 +161,6 @@ func (e *env) apply(o applyOpts) (*Stats, error) {
 	}, PlanItems(r), stats)
 	return stats, err
 }
-
 
 // planned returns the plan's items by action.
 func (e *env) planned() map[planner.Action][]planner.Item {
