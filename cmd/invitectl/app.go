@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,8 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
 	"golang.org/x/term"
 
+	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
 )
 
@@ -56,6 +57,11 @@ type globalOptions struct {
 	sandbox        bool
 	sandboxWorld   string
 	sandboxLatency time.Duration
+
+	credentials  string
+	subject      string
+	impersonate  string
+	authEndpoint string
 }
 
 // app is the state shared by the commands of one invocation.
@@ -129,6 +135,11 @@ interruption.`,
 	f.CountVarP(&a.opts.verbose, "verbose", "v", "log more (-v: requests and retries; -v -v: the API client's own request log)")
 	f.StringVar(&a.opts.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVar(&a.opts.noProgress, "no-progress", false, "no progress bar or progress lines on stderr")
+	f.StringVar(&a.opts.credentials, "credentials", "", "service-account JSON key with domain-wide delegation (env INVITECTL_CREDENTIALS); needs --subject")
+	f.StringVar(&a.opts.subject, "subject", "", "administrator the service account acts as (env INVITECTL_SUBJECT)")
+	f.StringVar(&a.opts.impersonate, "impersonate-service-account", "", "service account to impersonate without a key, from Application Default Credentials (env INVITECTL_IMPERSONATE_SERVICE_ACCOUNT); needs --subject")
+	f.StringVar(&a.opts.authEndpoint, "auth-endpoint", "", "base URL that replaces Google's token and IAM Credentials endpoints, for an emulator or a test proxy (env INVITECTL_AUTH_ENDPOINT)")
+	_ = f.MarkHidden("auth-endpoint")
 	f.BoolVar(&a.opts.sandbox, "sandbox", false, "run against an in-process emulator seeded from samples/world.json: no Google account needed, nothing leaves the machine")
 	f.StringVar(&a.opts.sandboxWorld, "sandbox-world", "", "world file for --sandbox (default: the embedded samples/world.json)")
 	f.DurationVar(&a.opts.sandboxLatency, "sandbox-latency", 20*time.Millisecond, "latency of the --sandbox emulator's calls")
@@ -145,6 +156,7 @@ interruption.`,
 		newApplyCmd(a),
 		newResumeCmd(a),
 		newReportCmd(a),
+		newAuthCmd(a),
 	)
 	return root
 }
@@ -154,8 +166,19 @@ func (a *app) setup() error {
 	if a.opts.endpoint == "" {
 		a.opts.endpoint = a.io.getenv("INVITECTL_ENDPOINT")
 	}
-	if a.opts.customer == "" {
-		a.opts.customer = a.io.getenv("INVITECTL_CUSTOMER")
+	for _, v := range []struct {
+		dst *string
+		env string
+	}{
+		{&a.opts.customer, "INVITECTL_CUSTOMER"},
+		{&a.opts.credentials, "INVITECTL_CREDENTIALS"},
+		{&a.opts.subject, "INVITECTL_SUBJECT"},
+		{&a.opts.impersonate, "INVITECTL_IMPERSONATE_SERVICE_ACCOUNT"},
+		{&a.opts.authEndpoint, "INVITECTL_AUTH_ENDPOINT"},
+	} {
+		if *v.dst == "" {
+			*v.dst = a.io.getenv(v.env)
+		}
 	}
 	if a.opts.sandbox {
 		if err := a.startSandbox(); err != nil {
@@ -174,9 +197,9 @@ func (a *app) setup() error {
 	hopts := &slog.HandlerOptions{Level: level}
 	switch a.opts.logFormat {
 	case "text":
-		a.logger = slog.New(slog.NewTextHandler(a.io.errOut, hopts))
+		a.logger = slog.New(auth.Redact(slog.NewTextHandler(a.io.errOut, hopts)))
 	case "json":
-		a.logger = slog.New(slog.NewJSONHandler(a.io.errOut, hopts))
+		a.logger = slog.New(auth.Redact(slog.NewJSONHandler(a.io.errOut, hopts)))
 	default:
 		return usagef("--log-format %q: want text or json", a.opts.logFormat)
 	}
@@ -184,26 +207,63 @@ func (a *app) setup() error {
 }
 
 // client builds the API port from the global options. readOnly asks for the
-// read-only scope.
-func (a *app) client(ctx context.Context, readOnly bool) (*invitations.Adapter, error) {
+// read-only scope; extra scopes (a Sheet to read) join the same token.
+func (a *app) client(ctx context.Context, readOnly bool, extra ...string) (*invitations.Adapter, error) {
 	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
 		return nil, usageError{err}
 	}
-	if a.opts.endpoint == "" {
-		return nil, errors.New("authentication against Google is not implemented yet: pass --endpoint with an emulator (see 'invitectl emulator')")
+	ts, err := a.tokenSource(ctx, readOnly, extra...)
+	if err != nil {
+		return nil, err
 	}
 	cfg := invitations.Config{
-		Customer:   a.opts.customer,
-		APIVersion: a.opts.apiVersion,
-		Endpoint:   a.opts.endpoint,
-		Transport:  invitations.NewTransport(),
-		UserAgent:  "invitectl",
+		Customer:    a.opts.customer,
+		APIVersion:  a.opts.apiVersion,
+		Endpoint:    a.opts.endpoint,
+		TokenSource: ts,
+		Transport:   invitations.NewTransport(),
+		UserAgent:   "invitectl",
 	}
 	if a.opts.verbose >= 2 {
-		cfg.Logger = a.logger
+		cfg.Logger = a.logger // the generated client's request log; tokens are added after it logs
 	}
-	_ = readOnly
 	return invitations.New(ctx, cfg)
+}
+
+// scopes are the OAuth scopes a command needs.
+func scopes(readOnly bool, extra ...string) []string {
+	s := []string{auth.ScopeInvitations}
+	if readOnly {
+		s = []string{auth.ScopeInvitationsReadOnly}
+	}
+	return append(s, extra...)
+}
+
+// tokenSource builds the credentials the flags name; nil means none (an
+// emulator). A setup problem is an auth failure: exit 4.
+func (a *app) tokenSource(ctx context.Context, readOnly bool, extra ...string) (oauth2.TokenSource, error) {
+	if a.opts.sandbox {
+		return nil, nil
+	}
+	ts, id, err := auth.TokenSource(ctx, a.authOptions(scopes(readOnly, extra...)))
+	if err != nil {
+		return nil, authError{err}
+	}
+	a.logger.Debug("credentials", "mode", id.Mode, "principal", id.Principal, "subject", id.Subject, "scopes", strings.Join(id.Scopes, " "))
+	return ts, nil
+}
+
+func (a *app) authOptions(sc []string) auth.Options {
+	return auth.Options{
+		Credentials:               a.opts.credentials,
+		Subject:                   a.opts.subject,
+		ImpersonateServiceAccount: a.opts.impersonate,
+		Endpoint:                  a.opts.endpoint,
+		AuthEndpoint:              a.opts.authEndpoint,
+		Scopes:                    sc,
+		Getenv:                    a.io.getenv,
+		Warn:                      func(msg string) { fmt.Fprintln(a.io.errOut, "warning: "+msg) },
+	}
 }
 
 // format validates a --format value against the ones a command offers.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/source"
 )
@@ -61,7 +62,7 @@ func exitCode(err error, stderr io.Writer) int {
 	var (
 		usage   usageError
 		partial partialError
-		auth    authError
+		authErr authError
 		input   *source.InputError
 	)
 	if strings.HasPrefix(err.Error(), "unknown command") {
@@ -76,9 +77,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &usage), errors.As(err, &input):
 		fmt.Fprintf(stderr, "invitectl: %v\n", err)
 		return exitUsage
-	case errors.As(err, &auth), invitations.IsAuth(err):
+	case errors.As(err, &authErr), invitations.IsAuth(err):
 		fmt.Fprintf(stderr, "invitectl: %v\n", err)
-		if hint := authHint(err); hint != "" {
+		if hint := auth.Explain(err); hint != "" {
 			fmt.Fprintf(stderr, "  %s\n", hint)
 		}
 		return exitAuth

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/oauth2"
 
+	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
@@ -98,7 +100,15 @@ func (a *app) targets(ctx context.Context, p *planFlags) (planner.Targets, error
 		return source.ReadFile(p.input, opts, fn)
 	}
 	if source.IsSheetsURL(p.input) {
-		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: &http.Client{Transport: invitations.NewTransport()}}
+		ts, err := a.tokenSource(ctx, true, auth.ScopeSheetsReadOnly)
+		if err != nil {
+			return nil, err
+		}
+		var rt http.RoundTripper = invitations.NewTransport()
+		if ts != nil {
+			rt = &oauth2.Transport{Source: ts, Base: rt}
+		}
+		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: &http.Client{Transport: rt}}
 		read = func(fn func(source.Target) error) (source.Info, error) {
 			return source.ReadSheet(ctx, p.input, cfg, opts, fn)
 		}
@@ -122,7 +132,11 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := a.client(ctx, true)
+	var extra []string
+	if source.IsSheetsURL(p.input) {
+		extra = append(extra, auth.ScopeSheetsReadOnly) // one token for both APIs
+	}
+	c, err := a.client(ctx, true, extra...)
 	if err != nil {
 		return "", nil, err
 	}

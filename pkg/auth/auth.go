@@ -1,0 +1,274 @@
+// Package auth turns invitectl's credential flags into an OAuth2 token
+// source: a service-account key with domain-wide delegation, keyless
+// impersonation of a service account, Application Default Credentials, or
+// nothing for an emulator. Tokens live in memory only.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+	"google.golang.org/api/impersonate"
+	"google.golang.org/api/option"
+)
+
+// Scopes invitectl asks for.
+const (
+	ScopeInvitations         = "https://www.googleapis.com/auth/cloud-identity.userinvitations"
+	ScopeInvitationsReadOnly = "https://www.googleapis.com/auth/cloud-identity.userinvitations.readonly"
+	ScopeSheetsReadOnly      = "https://www.googleapis.com/auth/spreadsheets.readonly"
+	scopeCloudPlatform       = "https://www.googleapis.com/auth/cloud-platform"
+)
+
+// Google's hosts that an AuthEndpoint replaces.
+var googleAuthHosts = []string{"oauth2.googleapis.com", "iamcredentials.googleapis.com", "www.googleapis.com", "accounts.google.com"}
+
+// Options are the credential flags and what the command needs.
+type Options struct {
+	// Credentials is a service-account key file (with Subject: domain-wide
+	// delegation).
+	Credentials string
+	// Subject is the administrator the service account acts as.
+	Subject string
+	// ImpersonateServiceAccount is the service account to impersonate,
+	// keylessly, from Application Default Credentials.
+	ImpersonateServiceAccount string
+	// Endpoint is the API endpoint override; without any credential flag it
+	// means no authentication (an emulator).
+	Endpoint string
+	// AuthEndpoint, when set, replaces Google's token and IAM Credentials
+	// hosts (an emulator or a test proxy).
+	AuthEndpoint string
+	// Scopes to ask for.
+	Scopes []string
+	// Transport carries token requests; nil means http.DefaultTransport.
+	Transport http.RoundTripper
+	// Getenv reads the environment (GOOGLE_APPLICATION_CREDENTIALS).
+	Getenv func(string) string
+	// Warn receives warnings such as a key file readable by others.
+	Warn func(string)
+}
+
+// Identity says what will authenticate, for `auth check` and logs. It
+// holds no secret.
+type Identity struct {
+	Mode      string   `json:"mode"`                // none, key, impersonation, adc
+	Principal string   `json:"principal,omitempty"` // service account or user
+	Subject   string   `json:"subject,omitempty"`
+	Source    string   `json:"source,omitempty"` // key file or ADC file
+	Scopes    []string `json:"scopes,omitempty"`
+}
+
+// Error is a setup problem with its fix; the CLI exits 4 on it.
+type Error struct {
+	Problem string
+	Fix     string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Fix == "" {
+		return e.Problem
+	}
+	return e.Problem + "\n  fix: " + e.Fix
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// TokenSource builds the token source for opts; nil means no
+// authentication. It fetches no token: the first API call does.
+func TokenSource(ctx context.Context, o Options) (oauth2.TokenSource, Identity, error) {
+	id := Identity{Subject: o.Subject, Scopes: o.Scopes}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: o.transport()})
+	switch {
+	case o.Credentials != "" && o.ImpersonateServiceAccount != "":
+		return nil, id, &Error{Problem: "--credentials and --impersonate-service-account exclude each other", Fix: "keep one of them"}
+	case o.Credentials != "":
+		id.Mode, id.Source = "key", o.Credentials
+		return keyFile(ctx, o, id)
+	case o.ImpersonateServiceAccount != "":
+		id.Mode, id.Principal = "impersonation", o.ImpersonateServiceAccount
+		return impersonation(ctx, o, id)
+	case o.Endpoint != "":
+		id.Mode, id.Subject, id.Scopes = "none", "", nil
+		return nil, id, nil
+	}
+	id.Mode = "adc"
+	return adc(ctx, o, id)
+}
+
+// transport sends token requests, to the AuthEndpoint when one is set.
+func (o Options) transport() http.RoundTripper {
+	base := o.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if o.AuthEndpoint == "" {
+		return base
+	}
+	u, err := url.Parse(o.AuthEndpoint)
+	if err != nil || u.Host == "" {
+		return base
+	}
+	return redirect{to: u, base: base}
+}
+
+// redirect sends requests for Google's auth hosts to another base URL.
+type redirect struct {
+	to   *url.URL
+	base http.RoundTripper
+}
+
+func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
+	for _, h := range googleAuthHosts {
+		if req.URL.Host == h {
+			req = req.Clone(req.Context())
+			req.URL.Scheme, req.URL.Host = r.to.Scheme, r.to.Host
+			req.URL.Path = strings.TrimSuffix(r.to.Path, "/") + req.URL.Path
+			req.Host = r.to.Host
+			break
+		}
+	}
+	return r.base.RoundTrip(req)
+}
+
+// keyFile is a service-account key used with domain-wide delegation: the
+// JWT-bearer grant at the key's token_uri, acting as Subject.
+func keyFile(ctx context.Context, o Options, id Identity) (oauth2.TokenSource, Identity, error) {
+	b, err := readKey(o.Credentials, o.Warn)
+	if err != nil {
+		return nil, id, err
+	}
+	var kf struct {
+		Type        string `json:"type"`
+		ClientEmail string `json:"client_email"`
+	}
+	if err := json.Unmarshal(b, &kf); err != nil {
+		return nil, id, &Error{Problem: fmt.Sprintf("key file %s is not JSON: %v", o.Credentials, err),
+			Fix: "download a JSON key: IAM & Admin > Service accounts > the account > Keys > Add key > JSON"}
+	}
+	if kf.Type != "service_account" {
+		return nil, id, &Error{Problem: fmt.Sprintf("key file %s holds %q credentials, not a service-account key", o.Credentials, kf.Type),
+			Fix: "pass a service-account JSON key to --credentials; for your own login use Application Default Credentials (no credential flag)"}
+	}
+	id.Principal = kf.ClientEmail
+	if o.Subject == "" {
+		return nil, id, missingSubject()
+	}
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, b, google.ServiceAccount, google.CredentialsParams{Scopes: o.Scopes, Subject: o.Subject})
+	if err != nil {
+		return nil, id, &Error{Problem: fmt.Sprintf("key file %s: %v", o.Credentials, err), Fix: "download a new JSON key for the service account"}
+	}
+	return oauth2.ReuseTokenSource(nil, creds.TokenSource), id, nil
+}
+
+func missingSubject() error {
+	return &Error{Problem: "no --subject: a service account reaches the User Invitation API only by acting as an administrator (domain-wide delegation)",
+		Fix: "pass --subject admin@your-domain (or set INVITECTL_SUBJECT)"}
+}
+
+// readKey reads a key file, warning when others may read it too.
+func readKey(path string, warn func(string)) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, &Error{Problem: fmt.Sprintf("cannot read key file: %v", err), Fix: "check the path given to --credentials (or INVITECTL_CREDENTIALS)", Err: err}
+	}
+	if fi.Mode().Perm()&0o077 != 0 && warn != nil {
+		warn(fmt.Sprintf("key file %s is readable by group or others (mode %o): chmod 600 %s", path, fi.Mode().Perm(), path))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Problem: fmt.Sprintf("cannot read key file: %v", err), Fix: "check the file's permissions", Err: err}
+	}
+	return b, nil
+}
+
+// impersonation signs the delegation JWT through IAM Credentials signJwt,
+// as the caller known to Application Default Credentials: no key file.
+func impersonation(ctx context.Context, o Options, id Identity) (oauth2.TokenSource, Identity, error) {
+	if o.Subject == "" {
+		return nil, id, missingSubject()
+	}
+	base, adcID, err := findADC(ctx, o, []string{scopeCloudPlatform}, "", false)
+	if err != nil {
+		return nil, id, err
+	}
+	id.Source = adcID.Source
+	client := &http.Client{Transport: &oauth2.Transport{Source: base, Base: o.transport()}}
+	ts, err := impersonate.CredentialsTokenSource(ctx, impersonate.CredentialsConfig{
+		TargetPrincipal: o.ImpersonateServiceAccount,
+		Scopes:          o.Scopes,
+		Subject:         o.Subject,
+	}, option.WithHTTPClient(client))
+	if err != nil {
+		return nil, id, &Error{Problem: fmt.Sprintf("impersonate %s: %v", o.ImpersonateServiceAccount, err),
+			Fix: "grant your identity roles/iam.serviceAccountTokenCreator on the service account"}
+	}
+	return ts, id, nil
+}
+
+// adc uses Application Default Credentials: a key file named by
+// GOOGLE_APPLICATION_CREDENTIALS (a service account then acts as Subject),
+// or gcloud's application-default login (the admin's own identity).
+func adc(ctx context.Context, o Options, id Identity) (oauth2.TokenSource, Identity, error) {
+	ts, adcID, err := findADC(ctx, o, o.Scopes, o.Subject, true)
+	if err != nil {
+		return nil, id, err
+	}
+	id.Source, id.Principal = adcID.Source, adcID.Principal
+	return ts, id, nil
+}
+
+// findADC reads the ADC file. A service account found there acts as subject;
+// delegate says one is required (it is not for impersonation's caller).
+func findADC(ctx context.Context, o Options, scopes []string, subject string, delegate bool) (oauth2.TokenSource, Identity, error) {
+	var id Identity
+	path := o.Getenv("GOOGLE_APPLICATION_CREDENTIALS")
+	if path == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = home + "/.config/gcloud/application_default_credentials.json"
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, id, &Error{Problem: "no credentials: no credential flag, no --endpoint, and no Application Default Credentials (" + err.Error() + ")",
+			Fix: "pass --credentials KEY.json --subject ADMIN, or run 'gcloud auth application-default login' with an administrator account, or use --sandbox to try invitectl without Google",
+			Err: err}
+	}
+	id.Source = path
+	var f struct {
+		Type        string `json:"type"`
+		ClientEmail string `json:"client_email"`
+	}
+	_ = json.Unmarshal(b, &f)
+	id.Principal = f.ClientEmail
+	if f.Type == "service_account" && subject == "" && delegate {
+		return nil, id, missingSubject()
+	}
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, b, google.CredentialsType(f.Type), google.CredentialsParams{Scopes: scopes, Subject: subject})
+	if err != nil {
+		return nil, id, &Error{Problem: fmt.Sprintf("Application Default Credentials %s: %v", path, err),
+			Fix: "run 'gcloud auth application-default login' again, or point GOOGLE_APPLICATION_CREDENTIALS at a valid key", Err: err}
+	}
+	if id.Principal == "" {
+		id.Principal = "the account of 'gcloud auth application-default login'"
+	}
+	return oauth2.ReuseTokenSource(nil, creds.TokenSource), id, nil
+}
+
+// IsSetup reports an *Error from building credentials.
+func IsSetup(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
