@@ -86,8 +86,9 @@ func (p *Printer) Stop() {
 func (p *Printer) print(final bool) {
 	s := p.read()
 	elapsed := time.Since(p.start)
-	if final && elapsed > 0 {
-		s.Rate = float64(s.Count) / elapsed.Seconds() // the run's average, not the last tick's
+	if (final || s.Rate == 0) && elapsed > 0 {
+		// The run's average: at the end, and before the meter has a rate.
+		s.Rate = float64(s.Count) / elapsed.Seconds()
 	}
 	line := Format(p.label, s, elapsed, p.tty)
 	if !p.tty {
