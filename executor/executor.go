@@ -8,6 +8,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,9 @@ type Config struct {
 	// Zero means 30 s.
 	Drain time.Duration
 	Now   func() time.Time
+	// Logger receives retries, read-backs and outcomes other than done at
+	// debug level; nil logs nothing.
+	Logger *slog.Logger
 }
 
 // Stats count a run's progress; safe to read while Apply runs.
@@ -135,6 +139,7 @@ type run struct {
 	window    *pace.Window
 	fatal     atomic.Pointer[error]
 	now       func() time.Time
+	log       *slog.Logger
 }
 
 func newRun(ctx context.Context, cfg Config, stats *Stats) *run {
@@ -144,9 +149,12 @@ func newRun(ctx context.Context, cfg Config, stats *Stats) *run {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 30 * time.Second
 	}
-	r := &run{cfg: cfg, stats: stats, now: cfg.Now}
+	r := &run{cfg: cfg, stats: stats, now: cfg.Now, log: cfg.Logger}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.halt, r.stopHalt = context.WithCancel(ctx)
 	r.calls, r.stopCalls = context.WithCancel(context.WithoutCancel(ctx))

@@ -108,12 +108,14 @@ func (r *run) writeVerdict(t *task) pace.Classifier {
 	return func(err error) pace.Verdict {
 		switch invitations.KindOf(err) {
 		case invitations.KindQuota:
+			r.log.Debug("quota error; slowing down", "email", t.it.Email, "attempt", t.attempts, "retryAfter", invitations.RetryAfter(err), "rate", r.cfg.Write.Rate())
 			t.quota++
 			t.retries++
 			r.stats.QuotaErrors.Add(1)
 			r.stats.Retries.Add(1)
 			return pace.Verdict{Retry: !r.stopped(), Quota: true, After: invitations.RetryAfter(err)}
 		case invitations.KindUnavailable:
+			r.log.Debug("call did not reach the API; retrying", "email", t.it.Email, "attempt", t.attempts, "error", err)
 			t.retries++
 			r.stats.Retries.Add(1)
 			return pace.Verdict{Retry: !r.stopped(), After: invitations.RetryAfter(err)}
@@ -128,6 +130,9 @@ func (r *run) intent(t *task) report.Record {
 }
 
 func (r *run) finish(t *task, o outcome) {
+	if o.kind != report.OutcomeDone {
+		r.log.Debug("outcome", "email", t.it.Email, "action", t.it.Action, "outcome", o.kind, "message", o.message, "detail", o.detail)
+	}
 	r.record(t.it, o, t.attempts, t.quota)
 }
 

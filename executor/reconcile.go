@@ -13,6 +13,10 @@ import (
 // verdict is what a read-back says about an earlier call.
 type verdict int
 
+func (v verdict) String() string {
+	return [...]string{"not happened", "happened", "undecidable", "moved"}[v]
+}
+
 const (
 	notHappened verdict = iota // safe to call (again)
 	happened                   // the call took effect: done
@@ -56,6 +60,7 @@ func (r *run) settle(t *task, why string) bool {
 		return false
 	}
 	v, detail := compare(t.it.Action, t.it.Observed, inv)
+	r.log.Debug("read back after an unknown outcome", "email", t.it.Email, "why", why, "verdict", v.String(), "detail", detail)
 	switch v {
 	case happened:
 		r.finish(t, outcome{kind: report.OutcomeDone, message: why, detail: "reconciled: " + detail})

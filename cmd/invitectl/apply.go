@@ -155,7 +155,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	})
 	runErr := executor.Apply(ctx, executor.Config{
 		Client: client, Journal: j, Resume: resume, Write: write, Read: pace.NewLimiter(f.readQPS),
-		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt,
+		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, Logger: a.logger,
 	}, executor.PlanItems(plan), &stats)
 	pr.Stop()
 
