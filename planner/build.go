@@ -48,20 +48,16 @@ type Stats struct {
 	Failed  atomic.Int64 // checks that failed after retries
 }
 
-// listed is one listed invitation, compactly, and whether the input named it.
-type listed struct {
-	inv   invitations.Invitation
-	named bool
-}
-
 // slot is an item on its way to the plan, in input order; done closes when
 // its check has finished.
 type slot struct {
 	item  Item
 	email string
-	inv   *invitations.Invitation
+	inv   *invitations.Invitation // nil, or &listing when listed
 	want  Wanted
 	done  chan struct{}
+
+	listing invitations.Invitation
 }
 
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -89,7 +85,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 		CreatedAt: now().UTC(), Policy: cfg.Policy, Summary: Summary{Reasons: map[string]int{}},
 	}
 
-	index, err := listAll(ctx, cfg, stats)
+	listed, err := listAll(ctx, cfg, stats)
 	if err != nil {
 		return hdr, err
 	}
@@ -143,7 +139,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 	}()
 
 	info, srcErr := targets(func(t source.Target) error {
-		s := newSlot(t, cfg.Policy, index)
+		s := newSlot(t, cfg.Policy, listed)
 		if s.done == nil {
 			s.done = make(chan struct{})
 			stats.Pending.Add(1)
@@ -184,7 +180,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 	hdr.Source = Source{Path: info.Path, SHA256: info.SHA256, Rows: info.Rows, Format: info.Format}
 
 	if cfg.Policy.Prune && cfg.Policy.Action == WantInvite {
-		for _, it := range pruned(index) {
+		for _, it := range pruned(listed) {
 			hdr.Summary.Add(it)
 			if err := emit(it); err != nil {
 				return hdr, err
@@ -195,8 +191,8 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 }
 
 // listAll lists every invitation once, each page paced and retried.
-func listAll(ctx context.Context, cfg Config, stats *Stats) (map[string]*listed, error) {
-	index := map[string]*listed{}
+func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
+	x := newIndex()
 	opts := invitations.ListOptions{
 		PageSize: invitations.MaxPageSize,
 		Pace: func(ctx context.Context, call func(context.Context) error) error {
@@ -206,7 +202,7 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (map[string]*listed,
 	}
 	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
 		for _, inv := range page {
-			index[inv.Email] = &listed{inv: inv}
+			x.add(inv)
 		}
 		stats.Listed.Add(int64(len(page)))
 		return nil
@@ -214,12 +210,13 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (map[string]*listed,
 	if err != nil {
 		return nil, fmt.Errorf("list invitations: %w", err)
 	}
-	return index, nil
+	x.finish()
+	return x, nil
 }
 
 // newSlot decides what the source already decided and looks the address up
 // in the listing; done stays nil when a check is needed.
-func newSlot(t source.Target, p Policy, index map[string]*listed) *slot {
+func newSlot(t source.Target, p Policy, x *index) *slot {
 	s := &slot{item: Item{Row: t.Row, Email: t.Email}, email: t.Email, done: closed}
 	switch t.Reason {
 	case "":
@@ -241,9 +238,10 @@ func newSlot(t source.Target, p Policy, index map[string]*listed) *slot {
 	default:
 		s.want = p.Action
 	}
-	if l := index[t.Email]; l != nil {
-		l.named = true
-		s.inv = &l.inv
+	if e := x.lookup(t.Email); e != nil {
+		e.flags |= entryNamed
+		s.listing = x.expand(t.Email, e)
+		s.inv = &s.listing
 		s.item.Observed = observe(s.inv)
 	}
 	if needsCheck(p, s.want, s.inv) {
@@ -294,14 +292,14 @@ func readVerdict(err error) pace.Verdict {
 }
 
 // pruned lists the sent invitations the input did not name, by address.
-func pruned(index map[string]*listed) []Item {
+func pruned(x *index) []Item {
 	var items []Item
-	for email, l := range index {
-		if l.inv.State == invitations.StateInvited && !l.named {
-			inv := l.inv
+	x.each(invitations.StateInvited, func(email string, e *entry) {
+		if e.flags&entryNamed == 0 {
+			inv := x.expand(email, e)
 			items = append(items, Item{Email: email, Action: ActionCancel, Reason: ReasonNotInInput, Observed: observe(&inv)})
 		}
-	}
+	})
 	sort.Slice(items, func(i, j int) bool { return items[i].Email < items[j].Email })
 	return items
 }

@@ -40,7 +40,7 @@ func (s *Server) drawFaults(c call) faults {
 	}
 	if f.before != "" {
 		s.faults[f.before]++
-		if a := s.accounts[c.email]; a != nil && c.write() {
+		if a := s.account(c.email); a != nil && c.write() {
 			a.faultsBefore++
 		}
 	}

@@ -206,7 +206,7 @@ func (s *Server) list(c call, r *http.Request) (int, any) {
 	n := len(order)
 	start := 0
 	if q.after != nil {
-		probe := &account{User: User{Email: q.after.Email, UpdateTime: q.after.Time}}
+		probe := &account{User: &User{Email: q.after.Email}, UpdateTime: q.after.Time}
 		if q.desc {
 			start = n - sort.Search(n, func(i int) bool { return !before(order[i], probe) })
 		} else {

@@ -12,7 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,14 +45,22 @@ type Config struct {
 	Reload func() (World, error)
 }
 
+// account is one user of the world and its invitation as it is now. It
+// points to its user in the server's world rather than copying it (a world
+// can hold a million users): Email, Kind and Recent come from there, while
+// State, Mails and UpdateTime, which send and cancel change, are the
+// account's own and shadow the world's starting values, which Reset needs.
 type account struct {
-	User
-	visible bool
-	sends   int
-	cancels int
+	*User
+	State      string
+	Mails      int64
+	UpdateTime time.Time
+	visible    bool
+	sends      int32
+	cancels    int32
 	// faults counts calls on this account that failed with a fault, split by
 	// whether the change had been applied.
-	faultsBefore, faultsAfter int
+	faultsBefore, faultsAfter int32
 }
 
 // Server is the emulator. It is safe for concurrent use.
@@ -63,18 +71,18 @@ type Server struct {
 	readLim *rate.Limiter
 	writLim *rate.Limiter
 
-	mu       sync.Mutex
-	world    World
-	accounts map[string]*account
-	byEmail  []*account // unmanaged accounts sorted by email
-	byTime   []*account // cache of unmanaged accounts sorted by update time
-	version  uint64     // bumps on every change; invalidates byTime
-	timeVer  uint64
-	rng      *rand.Rand
-	opSeq    uint64
-	calls    map[string]int
-	quota    map[string]int
-	faults   map[string]int
+	mu      sync.Mutex
+	world   World
+	all     []account  // every account, sorted by email; see account()
+	byEmail []*account // unmanaged accounts sorted by email
+	byTime  []*account // cache of unmanaged accounts sorted by update time
+	version uint64     // bumps on every change; invalidates byTime
+	timeVer uint64
+	rng     *rand.Rand
+	opSeq   uint64
+	calls   map[string]int
+	quota   map[string]int
+	faults  map[string]int
 }
 
 // New builds a server over a validated copy of world.
@@ -109,23 +117,41 @@ func newLimiter(qps float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(qps), max(burst, 1))
 }
 
+// load makes w the state. The accounts point into a copy of w's users, so
+// that the caller's world and the server's never share memory. They are
+// one sorted slice rather than a map: a world of a million users then
+// costs about 190 MB instead of 290 MB, and a lookup is a binary search.
 func (s *Server) load(w World) {
+	w.Users = slices.Clone(w.Users)
 	s.world = w
-	s.accounts = make(map[string]*account, len(w.Users))
+	s.all = make([]account, len(w.Users))
+	for i := range w.Users {
+		u := &w.Users[i]
+		s.all[i] = account{User: u, State: u.State, Mails: u.Mails, UpdateTime: u.UpdateTime,
+			visible: u.Kind == KindUnmanaged && !u.Recent}
+	}
+	slices.SortFunc(s.all, func(a, b account) int { return strings.Compare(a.Email, b.Email) })
 	s.byEmail = s.byEmail[:0]
-	for _, u := range w.Users {
-		a := &account{User: u, visible: u.Kind == KindUnmanaged && !u.Recent}
-		s.accounts[u.Email] = a
-		if u.Kind == KindUnmanaged {
+	for i := range s.all {
+		if a := &s.all[i]; a.Kind == KindUnmanaged {
 			s.byEmail = append(s.byEmail, a)
 		}
 	}
-	sort.Slice(s.byEmail, func(i, j int) bool { return s.byEmail[i].Email < s.byEmail[j].Email })
 	s.byTime = nil
 	s.version++
 	s.calls = map[string]int{}
 	s.quota = map[string]int{}
 	s.faults = map[string]int{}
+}
+
+// account finds an account by its normalised address, or nil; the caller
+// holds s.mu.
+func (s *Server) account(email string) *account {
+	i, ok := slices.BinarySearchFunc(s.all, email, func(a account, e string) int { return strings.Compare(a.Email, e) })
+	if !ok {
+		return nil
+	}
+	return &s.all[i]
 }
 
 // Customer is the world's customer ID.
@@ -231,7 +257,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	status, body := s.apply(c, r)
 	if f.after != "" && status == http.StatusOK && c.write() {
-		if a := s.accounts[c.email]; a != nil {
+		if a := s.account(c.email); a != nil {
 			a.faultsAfter++
 		}
 	}
@@ -248,13 +274,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apply(c call, r *http.Request) (int, any) {
 	switch c.method {
 	case "isInvitableUser":
-		a := s.accounts[c.email]
+		a := s.account(c.email)
 		if a != nil && a.Kind == KindUnmanaged && a.State != StateAccepted {
-			return http.StatusOK, map[string]bool{"isInvitableUser": true}
+			return http.StatusOK, invitableTrue
 		}
-		return http.StatusOK, struct{}{}
+		return http.StatusOK, invitableFalse
 	case "get":
-		a := s.accounts[c.email]
+		a := s.account(c.email)
 		if a == nil || !a.visible {
 			return notFound(c)
 		}
@@ -262,7 +288,7 @@ func (s *Server) apply(c call, r *http.Request) (int, any) {
 	case "list":
 		return s.list(c, r)
 	case "send":
-		a := s.accounts[c.email]
+		a := s.account(c.email)
 		if a == nil || a.Kind != KindUnmanaged || a.State == StateAccepted {
 			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", sendRefusal(a))
 		}
@@ -271,7 +297,7 @@ func (s *Server) apply(c call, r *http.Request) (int, any) {
 		s.version++
 		return http.StatusOK, s.operation(c, a)
 	case "cancel":
-		a := s.accounts[c.email]
+		a := s.account(c.email)
 		if a == nil || !a.visible || a.State != StateInvited {
 			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", cancelRefusal(a))
 		}
@@ -384,9 +410,21 @@ func writeError(w http.ResponseWriter, code int, status, msg string, details ...
 	writeJSON(w, c, body)
 }
 
+// encoded is a response body already in JSON.
+type encoded []byte
+
+// The two answers of isInvitableUser (proto3 JSON omits false), encoded
+// once: a campaign asks it for nearly every address.
+var (
+	invitableTrue  = encoded(`{"isInvitableUser":true}`)
+	invitableFalse = encoded(`{}`)
+)
+
 func writeJSON(w http.ResponseWriter, code int, body any) {
-	b, err := json.Marshal(body)
-	if err != nil {
+	b, err := []byte(nil), error(nil)
+	if e, ok := body.(encoded); ok {
+		b = e
+	} else if b, err = json.Marshal(body); err != nil {
 		code, b = http.StatusInternalServerError, []byte(`{"error":{"code":500,"message":"encode response","status":"INTERNAL"}}`)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")

@@ -51,19 +51,19 @@ func (s *Server) State() Snapshot {
 	defer s.mu.Unlock()
 	snap := Snapshot{
 		Customer:        s.world.Customer,
-		Accounts:        make([]AccountState, 0, len(s.accounts)),
+		Accounts:        make([]AccountState, 0, len(s.all)),
 		Calls:           clone(s.calls),
 		QuotaRejections: clone(s.quota),
 		Faults:          clone(s.faults),
 	}
-	for _, a := range s.accounts {
+	for i := range s.all { // sorted by email
+		a := &s.all[i]
 		snap.Accounts = append(snap.Accounts, AccountState{
 			Email: a.Email, Kind: a.Kind, State: a.State, Mails: a.Mails, Visible: a.visible,
-			UpdateTime: a.UpdateTime, Sends: a.sends, Cancels: a.cancels,
-			FaultsBefore: a.faultsBefore, FaultsAfter: a.faultsAfter,
+			UpdateTime: a.UpdateTime, Sends: int(a.sends), Cancels: int(a.cancels),
+			FaultsBefore: int(a.faultsBefore), FaultsAfter: int(a.faultsAfter),
 		})
 	}
-	sort.Slice(snap.Accounts, func(i, j int) bool { return snap.Accounts[i].Email < snap.Accounts[j].Email })
 	return snap
 }
 

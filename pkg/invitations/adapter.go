@@ -234,7 +234,8 @@ func (a *Adapter) mutate(ctx context.Context, method, email string, fn func(cont
 }
 
 // The wire types are the JSON shapes both API versions share; each version's
-// generated structs are converted to them through their JSON encoding.
+// generated structs are converted to them field by field (invitations,
+// pages) or through their JSON encoding (operations).
 type wireInvitation struct {
 	Name           string `json:"name"`
 	State          string `json:"state"`
@@ -247,7 +248,7 @@ func (w wireInvitation) invitation() (Invitation, error) {
 	if !ok {
 		return Invitation{}, fmt.Errorf("API returned an invitation named %q, not customers/…/userinvitations/ADDRESS", w.Name)
 	}
-	inv := Invitation{Email: strings.ToLower(email), State: State(w.State), MailsSentCount: w.MailsSentCount}
+	inv := Invitation{Email: strings.ToLower(email), State: internState(w.State), MailsSentCount: w.MailsSentCount}
 	if w.UpdateTime != "" {
 		t, err := time.Parse(time.RFC3339Nano, w.UpdateTime)
 		if err != nil {
@@ -256,6 +257,25 @@ func (w wireInvitation) invitation() (Invitation, error) {
 		inv.UpdateTime = t.UTC()
 	}
 	return inv, nil
+}
+
+// wireFields is a generated UserInvitation (v1 and v1beta1 have the same
+// fields) as a wireInvitation: what convert's JSON round trip gives, without
+// encoding and decoding every invitation of a listing twice.
+func wireFields(name, state, updateTime string, mails int64) wireInvitation {
+	return wireInvitation{Name: name, State: state, MailsSentCount: mails, UpdateTime: updateTime}
+}
+
+// internState returns the package's constant for a known state, so that a
+// listing of a million invitations does not hold a million copies of
+// "NOT_YET_SENT"; an unknown state is kept as the API sent it.
+func internState(s string) State {
+	for _, st := range States {
+		if string(st) == s {
+			return st
+		}
+	}
+	return State(s)
 }
 
 type wirePage struct {

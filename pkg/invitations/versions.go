@@ -9,7 +9,9 @@ import (
 )
 
 // The two versions differ only in their generated types; each method is a
-// single call converted to the shared wire types.
+// single call converted to the shared wire types. Invitations and pages,
+// which a listing returns by the million, are copied field by field (see
+// wireFields); operations, rare and with nested errors, go through convert.
 
 type v1Backend struct {
 	s *v1.CustomersUserinvitationsService
@@ -29,7 +31,11 @@ func (b v1Backend) isInvitable(ctx context.Context, name string) (bool, error) {
 }
 
 func (b v1Backend) get(ctx context.Context, name string) (wireInvitation, error) {
-	return convert[wireInvitation](b.s.Get(name).Context(ctx).Do())
+	r, err := b.s.Get(name).Context(ctx).Do()
+	if err != nil || r == nil {
+		return wireInvitation{}, err
+	}
+	return wireFields(r.Name, r.State, r.UpdateTime, r.MailsSentCount), nil
 }
 
 func (b v1Backend) list(ctx context.Context, q listQuery) (wirePage, error) {
@@ -43,7 +49,20 @@ func (b v1Backend) list(ctx context.Context, q listQuery) (wirePage, error) {
 	if q.pageToken != "" {
 		c = c.PageToken(q.pageToken)
 	}
-	return convert[wirePage](c.Do())
+	r, err := c.Do()
+	if err != nil || r == nil {
+		return wirePage{}, err
+	}
+	p := wirePage{Next: r.NextPageToken}
+	if r.UserInvitations != nil {
+		p.Items = make([]wireInvitation, len(r.UserInvitations))
+	}
+	for i, u := range r.UserInvitations {
+		if u != nil {
+			p.Items[i] = wireFields(u.Name, u.State, u.UpdateTime, u.MailsSentCount)
+		}
+	}
+	return p, nil
 }
 
 func (b v1Backend) send(ctx context.Context, name string) (wireOperation, error) {
@@ -72,7 +91,11 @@ func (b v1beta1Backend) isInvitable(ctx context.Context, name string) (bool, err
 }
 
 func (b v1beta1Backend) get(ctx context.Context, name string) (wireInvitation, error) {
-	return convert[wireInvitation](b.s.Get(name).Context(ctx).Do())
+	r, err := b.s.Get(name).Context(ctx).Do()
+	if err != nil || r == nil {
+		return wireInvitation{}, err
+	}
+	return wireFields(r.Name, r.State, r.UpdateTime, r.MailsSentCount), nil
 }
 
 func (b v1beta1Backend) list(ctx context.Context, q listQuery) (wirePage, error) {
@@ -86,7 +109,20 @@ func (b v1beta1Backend) list(ctx context.Context, q listQuery) (wirePage, error)
 	if q.pageToken != "" {
 		c = c.PageToken(q.pageToken)
 	}
-	return convert[wirePage](c.Do())
+	r, err := c.Do()
+	if err != nil || r == nil {
+		return wirePage{}, err
+	}
+	p := wirePage{Next: r.NextPageToken}
+	if r.UserInvitations != nil {
+		p.Items = make([]wireInvitation, len(r.UserInvitations))
+	}
+	for i, u := range r.UserInvitations {
+		if u != nil {
+			p.Items[i] = wireFields(u.Name, u.State, u.UpdateTime, u.MailsSentCount)
+		}
+	}
+	return p, nil
 }
 
 func (b v1beta1Backend) send(ctx context.Context, name string) (wireOperation, error) {
