@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,9 +18,12 @@ import (
 )
 
 type emulatorOptions struct {
-	world string
-	addr  string
-	cfg   emulator.Config
+	world        string
+	addr         string
+	cfg          emulator.Config
+	trustKeys    []string
+	delegated    []string
+	impersonable []string
 }
 
 func newEmulatorCmd(a *app) *cobra.Command {
@@ -48,7 +54,42 @@ POST /_emulator/reset reloads the world file.`,
 	f.Float64Var(&o.cfg.Fault503After, "fault-503-after", 0, "probability of a 503 after the change was applied")
 	f.Float64Var(&o.cfg.FaultReset, "fault-reset", 0, "probability of a connection reset without a response")
 	f.Uint64Var(&o.cfg.Seed, "seed", 1, "seed of the fault and jitter dice")
+	f.BoolVar(&o.cfg.Auth.Require, "require-auth", false, "demand access tokens from the emulator's own token endpoint (POST /token)")
+	f.StringArrayVar(&o.trustKeys, "trust-key", nil, "service-account JSON key whose public half the token endpoint trusts (repeatable)")
+	f.StringSliceVar(&o.delegated, "delegated-scopes", nil, "scopes authorised for domain-wide delegation (default: both invitation scopes and spreadsheets.readonly)")
+	f.StringArrayVar(&o.impersonable, "impersonable", nil, "service account that IAM Credentials signJwt signs for (repeatable)")
+	f.DurationVar(&o.cfg.Auth.TokenLifetime, "token-lifetime", time.Hour, "how long the API accepts an issued token")
+	f.BoolVar(&o.cfg.Auth.Disabled, "api-disabled", false, "answer every call 403 SERVICE_DISABLED, as a project without the API enabled")
 	return cmd
+}
+
+// authConfig reads the trusted keys and delegation of the emulator flags.
+func (o *emulatorOptions) authConfig() error {
+	for _, path := range o.trustKeys {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return usagef("--trust-key: %v", err)
+		}
+		email, key, err := emulator.ParsePublicKey(b)
+		if err != nil {
+			return usagef("--trust-key %s: %v", path, err)
+		}
+		if o.cfg.Auth.Keys == nil {
+			o.cfg.Auth.Keys = map[string]*rsa.PublicKey{}
+		}
+		o.cfg.Auth.Keys[email] = key
+	}
+	if len(o.delegated) > 0 {
+		o.cfg.Auth.Delegated = map[string][]string{}
+		for email := range o.cfg.Auth.Keys {
+			o.cfg.Auth.Delegated[strings.ToLower(email)] = o.delegated
+		}
+		for _, sa := range o.impersonable {
+			o.cfg.Auth.Delegated[strings.ToLower(sa)] = o.delegated
+		}
+	}
+	o.cfg.Auth.Impersonable = o.impersonable
+	return nil
 }
 
 func loadWorld(path string) (emulator.World, error) {
@@ -63,6 +104,9 @@ func runEmulator(ctx context.Context, a *app, o emulatorOptions) error {
 		if p < 0 || p > 1 {
 			return usagef("fault probabilities are between 0 and 1, got %v", p)
 		}
+	}
+	if err := o.authConfig(); err != nil {
+		return err
 	}
 	world, err := loadWorld(o.world)
 	if err != nil {
@@ -82,6 +126,9 @@ func runEmulator(ctx context.Context, a *app, o emulatorOptions) error {
 	fmt.Fprintln(a.io.out, url)
 	fmt.Fprintf(a.io.errOut, "emulator serving customer %s with %d accounts at %s (Ctrl-C to stop)\n  export INVITECTL_ENDPOINT=%s INVITECTL_CUSTOMER=%s\n",
 		world.Customer, len(world.Users), url, url, world.Customer)
+	if o.cfg.Auth.Require {
+		fmt.Fprintf(a.io.errOut, "  tokens required; token endpoint %s/token:\n  export INVITECTL_AUTH_ENDPOINT=%s\n", url, url)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	select {

@@ -70,15 +70,26 @@ func runList(ctx context.Context, a *app, o listOptions) error {
 
 // invitationWriter streams invitations in one of the output formats.
 type invitationWriter struct {
-	a      *app
-	format string
-	csv    *csv.Writer
-	n      int
+	a       *app
+	format  string
+	csv     *csv.Writer
+	n       int
+	started bool
 }
 
 func newInvitationWriter(a *app, format string) *invitationWriter {
-	w := &invitationWriter{a: a, format: format}
-	switch format {
+	return &invitationWriter{a: a, format: format}
+}
+
+// start writes what comes before the first invitation, once the listing
+// has answered: a failed listing prints nothing on stdout.
+func (w *invitationWriter) start() {
+	if w.started {
+		return
+	}
+	w.started = true
+	a := w.a
+	switch w.format {
 	case "csv":
 		w.csv = csv.NewWriter(a.io.out)
 		_ = w.csv.Write([]string{"email", "state", "mailsSentCount", "updateTime"})
@@ -87,10 +98,10 @@ func newInvitationWriter(a *app, format string) *invitationWriter {
 	case "table":
 		fmt.Fprintf(a.io.out, "%-40s %-13s %5s  %s\n", "EMAIL", "STATE", "MAILS", "UPDATED")
 	}
-	return w
 }
 
 func (w *invitationWriter) page(invs []invitations.Invitation) error {
+	w.start()
 	out := w.a.io.out
 	for _, inv := range invs {
 		switch w.format {
@@ -121,6 +132,7 @@ func (w *invitationWriter) page(invs []invitations.Invitation) error {
 }
 
 func (w *invitationWriter) close() error {
+	w.start()
 	switch w.format {
 	case "json":
 		if w.n > 0 {

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -11,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -31,16 +36,19 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("INVITECTL_ENDPOINT", "")
 			env.Setenv("INVITECTL_CUSTOMER", "")
-			env.Setenv("GOOGLE_APPLICATION_CREDENTIALS", env.WorkDir+"/no-adc.json")
+			env.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
 			env.Setenv("HOME", env.WorkDir)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emulator": cmdEmulator,
-			"account":  cmdAccount,
-			"calls":    cmdCalls,
-			"status":   cmdStatus,
-			"mode":     cmdMode,
+			"emulator":  cmdEmulator,
+			"account":   cmdAccount,
+			"calls":     cmdCalls,
+			"status":    cmdStatus,
+			"mode":      cmdMode,
+			"genkey":    cmdGenkey,
+			"authstate": cmdAuthState,
+			"nosecrets": cmdNoSecrets,
 		},
 	})
 }
@@ -50,44 +58,79 @@ func TestScripts(t *testing.T) {
 var emulators sync.Map
 
 // cmdEmulator starts an emulator on a world file of the script (default: the
-// embedded sample world) and points INVITECTL_ENDPOINT and _CUSTOMER at it.
-// Flags: latency=D read-qps=N write-qps=N fault-429=P ... seed=N.
+// embedded sample world) and points INVITECTL_ENDPOINT and _CUSTOMER at it
+// (and INVITECTL_AUTH_ENDPOINT with require-auth). Options: read-qps=N
+// write-qps=N fault-429=P fault-503=P fault-503-after=P fault-reset=P
+// seed=N require-auth trust-key=FILE delegated=SCOPE,... impersonable=SA
+// token-lifetime=D api-disabled login=REFRESH_TOKEN:USER:SCOPE,...
 func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! emulator")
 	}
-	var world emulator.World
-	var err error
 	var cfg emulator.Config
 	path := ""
+	num := func(v string) float64 {
+		f, err := strconv.ParseFloat(v, 64)
+		ts.Check(err)
+		return f
+	}
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, "=")
-		if !ok {
+		switch {
+		case !ok && k == "require-auth":
+			cfg.Auth.Require = true
+		case !ok && k == "api-disabled":
+			cfg.Auth.Disabled = true
+		case !ok:
 			path = ts.MkAbs(a)
-			continue
-		}
-		f, perr := strconv.ParseFloat(v, 64)
-		switch k {
-		case "read-qps":
-			cfg.ReadQPS = f
-		case "write-qps":
-			cfg.WriteQPS = f
-		case "fault-429":
-			cfg.Fault429 = f
-		case "fault-503":
-			cfg.Fault503 = f
-		case "fault-503-after":
-			cfg.Fault503After = f
-		case "fault-reset":
-			cfg.FaultReset = f
-		case "seed":
-			cfg.Seed = uint64(f)
+		case k == "read-qps":
+			cfg.ReadQPS = num(v)
+		case k == "write-qps":
+			cfg.WriteQPS = num(v)
+		case k == "fault-429":
+			cfg.Fault429 = num(v)
+		case k == "fault-503":
+			cfg.Fault503 = num(v)
+		case k == "fault-503-after":
+			cfg.Fault503After = num(v)
+		case k == "fault-reset":
+			cfg.FaultReset = num(v)
+		case k == "seed":
+			cfg.Seed = uint64(num(v))
+		case k == "trust-key":
+			b, err := os.ReadFile(ts.MkAbs(v))
+			ts.Check(err)
+			email, key, err := emulator.ParsePublicKey(b)
+			ts.Check(err)
+			if cfg.Auth.Keys == nil {
+				cfg.Auth.Keys = map[string]*rsa.PublicKey{}
+			}
+			cfg.Auth.Keys[email] = key
+		case k == "delegated":
+			cfg.Auth.Delegated = map[string][]string{}
+			for email := range cfg.Auth.Keys {
+				cfg.Auth.Delegated[email] = strings.Split(v, ",")
+			}
+		case k == "impersonable":
+			cfg.Auth.Impersonable = append(cfg.Auth.Impersonable, v)
+		case k == "token-lifetime":
+			d, err := time.ParseDuration(v)
+			ts.Check(err)
+			cfg.Auth.TokenLifetime = d
+		case k == "login":
+			parts := strings.SplitN(v, ":", 3)
+			if len(parts) != 3 {
+				ts.Fatalf("login=REFRESH_TOKEN:USER:SCOPES")
+			}
+			if cfg.Auth.Logins == nil {
+				cfg.Auth.Logins = map[string]emulator.Login{}
+			}
+			cfg.Auth.Logins[parts[0]] = emulator.Login{Subject: parts[1], Scopes: strings.Split(parts[2], ",")}
 		default:
 			ts.Fatalf("emulator: unknown option %s", k)
 		}
-		ts.Check(perr)
 	}
-	world, err = loadWorld(path)
+	world, err := loadWorld(path)
 	ts.Check(err)
 	srv, err := emulator.New(world, cfg)
 	ts.Check(err)
@@ -97,6 +140,9 @@ func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("INVITECTL_ENDPOINT", hs.URL)
 	ts.Setenv("INVITECTL_CUSTOMER", world.Customer)
 	ts.Setenv("EMULATOR", hs.URL)
+	if cfg.Auth.Require || cfg.Auth.Disabled {
+		ts.Setenv("INVITECTL_AUTH_ENDPOINT", hs.URL)
+	}
 }
 
 func server(ts *testscript.TestScript) *emulator.Server {
@@ -184,5 +230,83 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	if (uint64(fi.Mode().Perm()) == want) == neg {
 		ts.Fatalf("%s has mode %o, want %s%o", args[0], fi.Mode().Perm(), map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// cmdGenkey writes a service-account JSON key generated for this test (never
+// committed): genkey FILE EMAIL [MODE].
+func cmdGenkey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: genkey FILE EMAIL [MODE]")
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	ts.Check(err)
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	ts.Check(err)
+	b, err := json.Marshal(map[string]string{
+		"type": "service_account", "project_id": "test-project", "private_key_id": "k-" + args[1],
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": args[1], "client_id": "100000000000000000001",
+		"token_uri": "https://oauth2.googleapis.com/token",
+	})
+	ts.Check(err)
+	mode := os.FileMode(0o600)
+	if len(args) > 2 {
+		m, err := strconv.ParseUint(args[2], 8, 32)
+		ts.Check(err)
+		mode = os.FileMode(m)
+	}
+	path := ts.MkAbs(args[0])
+	ts.Check(os.WriteFile(path, b, mode))
+	ts.Check(os.Chmod(path, mode))
+}
+
+// cmdAuthState asserts what the emulator's token endpoint saw:
+// authstate actor EMAIL (made at least one API call), or
+// authstate scopes "SCOPE SCOPE" (a token was issued for exactly these).
+func cmdAuthState(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: authstate actor|scopes VALUE")
+	}
+	st := server(ts).State().Auth
+	if st == nil {
+		ts.Fatalf("the emulator does not require auth")
+	}
+	var ok bool
+	switch args[0] {
+	case "actor":
+		ok = st.Actors[args[1]] > 0
+	case "scopes":
+		ok = st.Scopes[args[1]] > 0
+	default:
+		ts.Fatalf("authstate: unknown field %s", args[0])
+	}
+	if ok == neg {
+		b, _ := json.Marshal(st)
+		ts.Fatalf("authstate %s %q: %v, want %v (%s)", args[0], args[1], ok, !neg, b)
+	}
+}
+
+// cmdNoSecrets fails if any of the files holds an issued access token, a
+// private key, or a signed JWT: nosecrets FILE...
+func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
+	tokens := server(ts).IssuedTokens()
+	if len(tokens) == 0 {
+		ts.Fatalf("no token was issued: the test proves nothing")
+	}
+	for _, f := range args {
+		b, err := os.ReadFile(ts.MkAbs(f))
+		ts.Check(err)
+		text := string(b)
+		for _, t := range tokens {
+			if strings.Contains(text, t) {
+				ts.Fatalf("%s contains an access token", f)
+			}
+		}
+		for _, marker := range []string{"PRIVATE KEY", "eyJhbGci", "assertion=", "emu-token-"} {
+			if strings.Contains(text, marker) {
+				ts.Fatalf("%s contains %q", f, marker)
+			}
+		}
 	}
 }

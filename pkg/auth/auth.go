@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -41,8 +43,9 @@ type Options struct {
 	// ImpersonateServiceAccount is the service account to impersonate,
 	// keylessly, from Application Default Credentials.
 	ImpersonateServiceAccount string
-	// Endpoint is the API endpoint override; without any credential flag it
-	// means no authentication (an emulator).
+	// Endpoint is the API endpoint override; without any credential (no
+	// flag, no GOOGLE_APPLICATION_CREDENTIALS) it means no authentication:
+	// an emulator.
 	Endpoint string
 	// AuthEndpoint, when set, replaces Google's token and IAM Credentials
 	// hosts (an emulator or a test proxy).
@@ -100,7 +103,8 @@ func TokenSource(ctx context.Context, o Options) (oauth2.TokenSource, Identity, 
 	case o.ImpersonateServiceAccount != "":
 		id.Mode, id.Principal = "impersonation", o.ImpersonateServiceAccount
 		return impersonation(ctx, o, id)
-	case o.Endpoint != "":
+	case o.Endpoint != "" && o.Getenv("GOOGLE_APPLICATION_CREDENTIALS") == "":
+		// An emulator: no credential named anywhere, so none is sent.
 		id.Mode, id.Subject, id.Scopes = "none", "", nil
 		return nil, id, nil
 	}
@@ -215,7 +219,28 @@ func impersonation(ctx context.Context, o Options, id Identity) (oauth2.TokenSou
 		return nil, id, &Error{Problem: fmt.Sprintf("impersonate %s: %v", o.ImpersonateServiceAccount, err),
 			Fix: "grant your identity roles/iam.serviceAccountTokenCreator on the service account"}
 	}
-	return ts, id, nil
+	return oauth2.ReuseTokenSource(nil, refusals{ts}), id, nil
+}
+
+// refusals makes the impersonate package's token failures, which are plain
+// errors carrying the endpoint's status and body, into the
+// *oauth2.RetrieveError every other mode returns, so that they are
+// classified and explained alike.
+type refusals struct{ ts oauth2.TokenSource }
+
+var statusRE = regexp.MustCompile(`status code (\d+): (.*)$`)
+
+func (r refusals) Token() (*oauth2.Token, error) {
+	tok, err := r.ts.Token()
+	if err == nil {
+		return tok, nil
+	}
+	m := statusRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil, err
+	}
+	code, _ := strconv.Atoi(m[1])
+	return nil, &oauth2.RetrieveError{Response: &http.Response{StatusCode: code, Status: m[1] + " " + http.StatusText(code)}, Body: []byte(m[2])}
 }
 
 // adc uses Application Default Credentials: a key file named by

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/invitectl/invitectl/pkg/invitations"
 )
 
@@ -16,9 +14,8 @@ func Explain(err error) string {
 	if errors.As(err, &setup) {
 		return "" // its message carries the fix
 	}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		return explainToken(re.ErrorCode, re.ErrorDescription)
+	if code, desc, ok := invitations.TokenError(err); ok {
+		return explainToken(code, desc)
 	}
 	var e *invitations.Error
 	if !errors.As(err, &e) {
@@ -51,6 +48,8 @@ func explainToken(code, desc string) string {
 		return "The token request's times were refused: check this machine's clock."
 	case code == "invalid_grant":
 		return "The token endpoint refused the grant: check the key, the subject and the clock."
+	case strings.HasPrefix(code, "403"):
+		return "Your identity may not sign for the service account: grant it roles/iam.serviceAccountTokenCreator on that service account (and check its address)."
 	}
 	return ""
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// Reload returns the world for POST /_emulator/reset; nil reuses the
 	// world the server started with.
 	Reload func() (World, error)
+	// Auth makes the API demand tokens from the emulator's own token
+	// endpoint; the zero value accepts any call.
+	Auth AuthConfig
 }
 
 // account is one user of the world and its invitation as it is now. It
@@ -70,6 +73,7 @@ type Server struct {
 	mux     *http.ServeMux
 	readLim *rate.Limiter
 	writLim *rate.Limiter
+	auth    *authority // nil when calls need no token
 
 	mu      sync.Mutex
 	world   World
@@ -103,6 +107,14 @@ func New(world World, cfg Config) (*Server, error) {
 	s.mux.HandleFunc("/v1/", s.serveAPI)
 	s.mux.HandleFunc("/v1beta1/", s.serveAPI)
 	s.mux.HandleFunc("/v4/spreadsheets/", s.serveSheets)
+	if cfg.Auth.Require || cfg.Auth.Disabled {
+		var err error
+		if s.auth, err = newAuthority(cfg.Auth, s.now); err != nil {
+			return nil, err
+		}
+		s.mux.HandleFunc("POST /token", s.serveToken)
+		s.mux.HandleFunc("/v1/projects/", s.serveSignJwt)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path))
 	})
@@ -176,6 +188,14 @@ type call struct {
 
 func (c call) write() bool { return c.method == "send" || c.method == "cancel" }
 
+// scopesFor lists the scopes any of which lets a token make the call.
+func scopesFor(c call) []string {
+	if c.write() {
+		return []string{ScopeInvitations}
+	}
+	return []string{ScopeInvitations, ScopeInvitationsReadOnly}
+}
+
 // route maps a path to a call, or writes the error.
 func route(w http.ResponseWriter, r *http.Request) (call, bool) {
 	var c call
@@ -232,6 +252,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	customer := s.world.Customer
 	s.mu.Unlock()
 
+	if !s.authorize(w, r, true, scopesFor(c)...) {
+		return
+	}
 	s.sleep(r, 0.5)
 	if c.customer != customer {
 		writeError(w, http.StatusForbidden, "PERMISSION_DENIED",

@@ -74,6 +74,9 @@ func (s *Server) serveSheets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "INVALID_ARGUMENT", "only GET is served for spreadsheets")
 		return
 	}
+	if !s.authorize(w, r, false, ScopeSheetsReadOnly, "https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive.readonly") {
+		return
+	}
 	rest := strings.TrimPrefix(r.URL.Path, "/v4/spreadsheets/")
 	id, rng, hasRange := strings.Cut(rest, "/values/")
 	s.mu.Lock()

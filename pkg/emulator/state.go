@@ -34,6 +34,8 @@ type Snapshot struct {
 	// Faults counts injected faults by kind: 429, 503, 503_after, reset,
 	// reset_after.
 	Faults map[string]int `json:"faults"`
+	// Auth is what the token endpoint saw, when it is on.
+	Auth *AuthState `json:"auth,omitempty"`
 }
 
 // Account returns one account's state by address.
@@ -55,6 +57,7 @@ func (s *Server) State() Snapshot {
 		Calls:           clone(s.calls),
 		QuotaRejections: clone(s.quota),
 		Faults:          clone(s.faults),
+		Auth:            s.auth.state(),
 	}
 	for i := range s.all { // sorted by email
 		a := &s.all[i]

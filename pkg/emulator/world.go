@@ -15,7 +15,10 @@ import (
 // World is the emulator's starting state, as read from a world file.
 type World struct {
 	Customer string `json:"customer"`
-	Users    []User `json:"users"`
+	// Admins are the customer's administrators: with Auth.Require, API
+	// calls must act as one of them.
+	Admins []string `json:"admins,omitempty"`
+	Users  []User   `json:"users"`
 	// Sheets are spreadsheets served by the Sheets values endpoint, by ID.
 	Sheets map[string]Spreadsheet `json:"sheets,omitempty"`
 }
@@ -94,6 +97,12 @@ func ParseWorld(b []byte, name string) (World, error) {
 func (w *World) Validate() error {
 	if !customerRE.MatchString(w.Customer) {
 		return fmt.Errorf("customer %q is not C followed by letters and digits", w.Customer)
+	}
+	for i, a := range w.Admins {
+		w.Admins[i] = address.Normalize(a)
+		if err := address.Validate(w.Admins[i]); err != nil {
+			return fmt.Errorf("admin %d: %w", i+1, err)
+		}
 	}
 	seen := make(map[string]int, len(w.Users))
 	for i := range w.Users {

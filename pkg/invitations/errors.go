@@ -279,18 +279,42 @@ func classifyTransport(err error) Kind {
 }
 
 func transportMessage(err error) string {
-	var rerr *oauth2.RetrieveError
-	if errors.As(err, &rerr) {
-		msg := rerr.ErrorCode
-		if rerr.ErrorDescription != "" {
-			msg += ": " + rerr.ErrorDescription
-		}
-		if msg == "" && rerr.Response != nil {
-			msg = rerr.Response.Status
+	if code, desc, ok := TokenError(err); ok {
+		msg := code
+		if desc != "" {
+			msg += ": " + desc
 		}
 		return "token endpoint refused: " + msg
 	}
 	return err.Error()
+}
+
+// TokenError finds a token endpoint's refusal in err: its OAuth error code
+// (invalid_grant, unauthorized_client...) and description, read from the
+// response body when the oauth2 package left them unparsed.
+func TokenError(err error) (code, desc string, ok bool) {
+	var rerr *oauth2.RetrieveError
+	if !errors.As(err, &rerr) {
+		return "", "", false
+	}
+	code, desc = rerr.ErrorCode, rerr.ErrorDescription
+	if code == "" {
+		var oauthErr struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		var env envelope // IAM Credentials answers in Google's envelope
+		switch {
+		case json.Unmarshal(rerr.Body, &oauthErr) == nil:
+			code, desc = oauthErr.Error, oauthErr.Description
+		case json.Unmarshal(rerr.Body, &env) == nil:
+			desc = env.Error.Message
+		}
+	}
+	if code == "" && rerr.Response != nil {
+		code = rerr.Response.Status
+	}
+	return code, desc, true
 }
 
 // statusCode maps google.rpc.Code numbers, as found in an Operation's error,
