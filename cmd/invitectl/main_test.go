@@ -49,6 +49,7 @@ func TestScripts(t *testing.T) {
 			"genkey":    cmdGenkey,
 			"authstate": cmdAuthState,
 			"nosecrets": cmdNoSecrets,
+			"waitfile":  cmdWaitFile,
 		},
 	})
 }
@@ -97,6 +98,10 @@ func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 			cfg.FaultReset = num(v)
 		case k == "seed":
 			cfg.Seed = uint64(num(v))
+		case k == "latency":
+			d, err := time.ParseDuration(v)
+			ts.Check(err)
+			cfg.Latency = d
 		case k == "trust-key":
 			b, err := os.ReadFile(ts.MkAbs(v))
 			ts.Check(err)
@@ -309,4 +314,19 @@ func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 	}
+}
+
+// cmdWaitFile waits up to a minute for a file to exist: waitfile FILE.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear", args[0])
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -37,6 +36,7 @@ type planFlags struct {
 	readQPS          float64
 	emailColumn      string
 	delimiter        string
+	rows             int // counted before planning, for the progress bar; 0 when unknown
 }
 
 func (p *planFlags) register(f *pflag.FlagSet) {
@@ -87,10 +87,7 @@ func (p *planFlags) sourceOptions() (source.Options, error) {
 	return o, nil
 }
 
-var errPeek = errors.New("peeked")
-
-// targets returns the input as a stream of targets, after checking that it
-// is a campaign file at all, so that a wrong file fails before any API call.
+// targets returns the input as a stream of targets.
 func (a *app) targets(ctx context.Context, p *planFlags) (planner.Targets, error) {
 	opts, err := p.sourceOptions()
 	if err != nil {
@@ -114,9 +111,14 @@ func (a *app) targets(ctx context.Context, p *planFlags) (planner.Targets, error
 		}
 		return read, nil // a sheet is fetched once, by Build
 	}
-	if _, err := read(func(source.Target) error { return errPeek }); err != nil && !errors.Is(err, errPeek) {
+	// Read the whole file once before any API call: a file that is not a
+	// campaign, even from its last line, fails now, and the count sizes the
+	// progress bar.
+	info, err := read(func(source.Target) error { return nil })
+	if err != nil {
 		return nil, err
 	}
+	p.rows = info.Rows
 	return read, nil
 }
 
@@ -151,7 +153,7 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "planning", 0, func() progress.Status {
 		rows := int(stats.Rows.Load())
 		return progress.Status{
-			Done: rows, Rate: meter.Rate(rows, time.Now()), Count: rows, Failed: int(stats.Failed.Load()),
+			Done: rows, Total: p.rows, Rate: meter.Rate(rows, time.Now()), Count: rows, Failed: int(stats.Failed.Load()),
 			Note: fmt.Sprintf("(listed %d, checked %d, read limit %.0f/s)", stats.Listed.Load(), stats.Checks.Load(), limiter.Rate()),
 		}
 	})
