@@ -39,7 +39,7 @@ func (r *run) settle(t *task, why string) bool {
 		return false
 	}
 	var inv invitations.Invitation
-	_, err := pace.Do(r.calls, r.cfg.Read, r.cfg.Retry, readVerdict, func(ctx context.Context) (err error) {
+	_, err := pace.Do(r.calls, r.cfg.Read, r.cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
 		inv, err = r.cfg.Client.Get(ctx, t.it.Email)
 		return err
 	})
@@ -110,15 +110,4 @@ func compare(action planner.Action, obs *planner.Observed, now invitations.Invit
 		return moved, "accepted in the meantime: " + state
 	}
 	return undecidable, fmt.Sprintf("changed since the plan (was %s with %d mail(s)) but no mail was counted: %s", obs.State, obs.MailsSentCount, state)
-}
-
-// readVerdict retries reads on anything that may pass.
-func readVerdict(err error) pace.Verdict {
-	switch invitations.KindOf(err) {
-	case invitations.KindQuota:
-		return pace.Verdict{Retry: true, Quota: true, After: invitations.RetryAfter(err)}
-	case invitations.KindUnavailable, invitations.KindAmbiguous:
-		return pace.Verdict{Retry: true, After: invitations.RetryAfter(err)}
-	}
-	return pace.Verdict{}
 }

@@ -196,7 +196,7 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 	opts := invitations.ListOptions{
 		PageSize: invitations.MaxPageSize,
 		Pace: func(ctx context.Context, call func(context.Context) error) error {
-			_, err := pace.Do(ctx, cfg.Limiter, cfg.Retry, readVerdict, call)
+			_, err := pace.Do(ctx, cfg.Limiter, cfg.Retry, invitations.ReadVerdict, call)
 			return err
 		},
 	}
@@ -262,7 +262,7 @@ func (s *slot) decide(p Policy, now time.Time) {
 // (or the end of the run) is returned; other failures mark the item.
 func check(ctx context.Context, cfg Config, w *pace.Window, s *slot) error {
 	var ok bool
-	_, err := w.Do(ctx, cfg.Retry, readVerdict, func(ctx context.Context) (err error) {
+	_, err := w.Do(ctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
 		ok, err = cfg.Client.IsInvitable(ctx, s.email)
 		return err
 	})
@@ -277,18 +277,6 @@ func check(ctx context.Context, cfg Config, w *pace.Window, s *slot) error {
 		s.item.Action, s.item.Reason, s.item.Error = ActionNone, ReasonCheckFailed, err.Error()
 	}
 	return nil
-}
-
-// readVerdict retries reads on anything that may pass: quota, transport
-// failures and 5xx. Reads change nothing, so ambiguity does not matter.
-func readVerdict(err error) pace.Verdict {
-	switch invitations.KindOf(err) {
-	case invitations.KindQuota:
-		return pace.Verdict{Retry: true, Quota: true, After: invitations.RetryAfter(err)}
-	case invitations.KindUnavailable, invitations.KindAmbiguous:
-		return pace.Verdict{Retry: true, After: invitations.RetryAfter(err)}
-	}
-	return pace.Verdict{}
 }
 
 // pruned lists the sent invitations the input did not name, by address.

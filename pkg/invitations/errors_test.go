@@ -216,3 +216,24 @@ func TestParseStateAndOrder(t *testing.T) {
 		t.Errorf("Filter() = %q", f)
 	}
 }
+
+func TestReadVerdict(t *testing.T) {
+	cases := []struct {
+		err          error
+		retry, quota bool
+		after        time.Duration
+	}{
+		{&Error{Kind: KindQuota, RetryAfter: time.Second}, true, true, time.Second},
+		{&Error{Kind: KindUnavailable}, true, false, 0},
+		{&Error{Kind: KindAmbiguous}, true, false, 0},
+		{&Error{Kind: KindNotFound}, false, false, 0},
+		{&Error{Kind: KindAuth}, false, false, 0},
+		{&Error{Kind: KindPrecondition}, false, false, 0},
+	}
+	for _, tc := range cases {
+		v := ReadVerdict(tc.err)
+		if v.Retry != tc.retry || v.Quota != tc.quota || v.After != tc.after {
+			t.Errorf("ReadVerdict(%v) = %+v", tc.err, v)
+		}
+	}
+}
