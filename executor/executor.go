@@ -64,6 +64,9 @@ type Stats struct {
 	Total, Started                           atomic.Int64
 	Done, Skipped, Rejected, Failed, InDoubt atomic.Int64
 	Reconciled, Retries, QuotaErrors, Calls  atomic.Int64
+	// EarlierProblems counts items skipped because an earlier run ended
+	// them rejected, failed or in doubt.
+	EarlierProblems atomic.Int64
 }
 
 // Finished is the number of items with an outcome this run.
@@ -71,8 +74,18 @@ func (s *Stats) Finished() int64 {
 	return s.Done.Load() + s.Skipped.Load() + s.Rejected.Load() + s.Failed.Load() + s.InDoubt.Load()
 }
 
-// Problems is the number of items that ended rejected, failed or in doubt.
-func (s *Stats) Problems() int64 { return s.Rejected.Load() + s.Failed.Load() + s.InDoubt.Load() }
+// Problems is the number of items that ended rejected, failed or in doubt,
+// in this run or, for items it skipped, in an earlier one.
+func (s *Stats) Problems() int64 {
+	return s.Rejected.Load() + s.Failed.Load() + s.InDoubt.Load() + s.EarlierProblems.Load()
+}
+
+// countEarlier counts a skipped item whose earlier outcome needs attention.
+func (s *Stats) countEarlier(outcome string) {
+	if report.NeedsAttention(outcome) {
+		s.EarlierProblems.Add(1)
+	}
+}
 
 // ErrInterrupted is returned when the run stopped on request before every
 // item was finished; what was done is recorded.
@@ -182,11 +195,25 @@ func (r *run) admit(it planner.Item) bool {
 		}
 		return false
 	}
-	if seen && (prev.Outcome != report.OutcomeInDoubt || !r.cfg.RetryInDoubt) {
+	if seen && !r.retries(prev) {
 		r.stats.Skipped.Add(1) // finished by an earlier run
+		r.stats.countEarlier(prev.Outcome)
 		return false
 	}
 	return true
+}
+
+// retries says whether an earlier run's final outcome is taken up again:
+// failures that provably changed nothing always, in_doubt items only when
+// asked (they are read back first).
+func (r *run) retries(prev report.Record) bool {
+	switch prev.Outcome {
+	case report.OutcomeFailed:
+		return prev.NotSent
+	case report.OutcomeInDoubt:
+		return r.cfg.RetryInDoubt
+	}
+	return false
 }
 
 // final returns the outcome an earlier run recorded for the item.

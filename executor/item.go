@@ -18,6 +18,7 @@ type outcome struct {
 	message   string
 	operation string
 	detail    string
+	notSent   bool // failed, provably without effect: a later run retries
 }
 
 // errStopped ends an item's attempts when the run is halting; the item's
@@ -30,11 +31,16 @@ type task struct {
 	attempts int // mutating calls made, this run and earlier ones
 	quota    int
 	retries  int
+	// ambiguous counts this run's calls whose outcome was unknown and that
+	// a read-back then showed had not taken effect.
+	ambiguous int
 }
 
 // process drives one item to an outcome: reconcile what an earlier run left
 // unknown, then call, and after an ambiguous failure read the invitation
-// back; call again only when that shows the call did not take effect.
+// back; call again only when that shows the call did not take effect. When
+// the run is halting, an item whose fate is not known is left without an
+// outcome: its intent makes the next run read it back first.
 func (r *run) process(it planner.Item) {
 	t := &task{it: it}
 	r.stats.Started.Add(1)
@@ -43,9 +49,9 @@ func (r *run) process(it planner.Item) {
 		if !r.settle(t, "an earlier run was stopped during this call") {
 			return
 		}
-	} else if prev, ok := r.final(it); ok && prev.Outcome == report.OutcomeInDoubt {
+	} else if prev, ok := r.final(it); ok {
 		t.attempts = prev.Attempts
-		if !r.settle(t, "an earlier run left it in doubt") {
+		if prev.Outcome == report.OutcomeInDoubt && !r.settle(t, "an earlier run left it in doubt") {
 			return
 		}
 	}
@@ -63,15 +69,19 @@ func (r *run) process(it planner.Item) {
 		case invitations.IsPrecondition(err), invitations.IsNotFound(err):
 			r.finish(t, failure(report.OutcomeRejected, err, "the invitation's state changed since the plan"))
 			return
+		case r.stopped():
+			return
 		case invitations.IsAmbiguous(err):
-			if r.stopped() {
-				return // the next run reconciles the intent
-			}
 			if !r.settle(t, "the call failed after it may have taken effect: "+err.Error()) {
 				return
 			}
 			r.stats.Retries.Add(1)
 			t.retries++
+		case invitations.IsRetryable(err):
+			o := failure(report.OutcomeFailed, err, "nothing was sent: the retry budget ran out; resume tries it again")
+			o.notSent = true
+			r.finish(t, o)
+			return
 		default:
 			r.finish(t, failure(report.OutcomeFailed, err, ""))
 			return
@@ -81,9 +91,11 @@ func (r *run) process(it planner.Item) {
 
 // call makes the mutating call, retrying what provably did not happen
 // (quota, refused connections), with a durable intent before each attempt.
+// Waiting for a slot, the pacer or a backoff ends as soon as the run halts;
+// a call that has left runs on until the drain deadline.
 func (r *run) call(t *task) (invitations.Result, error) {
 	var res invitations.Result
-	_, err := r.window.Do(r.calls, r.cfg.Retry, r.writeVerdict(t), func(ctx context.Context) error {
+	_, err := r.window.Do(r.halt, r.cfg.Retry, r.writeVerdict(t), func(context.Context) error {
 		if r.stopped() {
 			return errStopped
 		}
@@ -94,9 +106,9 @@ func (r *run) call(t *task) (invitations.Result, error) {
 		r.stats.Calls.Add(1)
 		var err error
 		if t.it.Action == planner.ActionCancel {
-			res, err = r.cfg.Client.Cancel(ctx, t.it.Email)
+			res, err = r.cfg.Client.Cancel(r.calls, t.it.Email)
 		} else {
-			res, err = r.cfg.Client.Send(ctx, t.it.Email)
+			res, err = r.cfg.Client.Send(r.calls, t.it.Email)
 		}
 		return err
 	})
@@ -141,7 +153,7 @@ func (r *run) finish(t *task, o outcome) {
 func (r *run) record(it planner.Item, o outcome, attempts, quota int) {
 	rec := report.Record{Type: report.TypeOutcome, At: r.now().UTC(), Row: it.Row, Email: it.Email,
 		Action: string(it.Action), Reason: it.Reason, Outcome: o.kind, Attempts: attempts, QuotaErrors: quota,
-		HTTPCode: o.httpCode, Message: o.message, Operation: o.operation, Detail: o.detail}
+		HTTPCode: o.httpCode, Message: o.message, Operation: o.operation, Detail: o.detail, NotSent: o.notSent}
 	if attempts == 0 {
 		r.cfg.Journal.AppendAsync(rec)
 	} else if err := r.cfg.Journal.Append(rec); err != nil {

@@ -26,34 +26,30 @@ const (
 
 // settle reads the invitation back after an unknown outcome. It returns
 // true when the call provably did not happen and may be made; otherwise it
-// records the outcome (done, rejected or in_doubt) and returns false. An
-// item whose calls keep failing ambiguously ends failed after the retry
-// budget; when the run is halting it records nothing.
+// records the outcome (done, rejected, in_doubt, or failed when calls keep
+// failing without effect) and returns false. When the run halts it records
+// nothing.
 func (r *run) settle(t *task, why string) bool {
 	if r.stopped() {
 		return false
 	}
-	if t.attempts >= r.cfg.Retry.Attempts() {
-		r.finish(t, outcome{kind: report.OutcomeFailed, message: why,
-			detail: fmt.Sprintf("gave up after %d calls that did not take effect", t.attempts)})
-		return false
-	}
 	var inv invitations.Invitation
-	_, err := pace.Do(r.calls, r.cfg.Read, r.cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
+	_, err := pace.Do(r.halt, r.cfg.Read, r.cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
 		inv, err = r.cfg.Client.Get(ctx, t.it.Email)
 		return err
 	})
-	r.stats.Reconciled.Add(1)
 	switch {
+	case r.stopped():
+		return false
 	case err == nil:
+		r.stats.Reconciled.Add(1)
 	case invitations.IsNotFound(err):
+		r.stats.Reconciled.Add(1)
 		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why,
 			detail: "get shows no invitation (an account created in the last 48 hours is not visible): check later with 'invitectl get', then resume --retry-in-doubt"})
 		return false
 	case invitations.IsAuth(err):
 		r.abort(err)
-		return false
-	case r.stopped():
 		return false
 	default:
 		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: "could not read the invitation back: " + err.Error()})
@@ -70,6 +66,11 @@ func (r *run) settle(t *task, why string) bool {
 		return false
 	case undecidable:
 		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: detail})
+		return false
+	}
+	if t.ambiguous++; t.ambiguous > r.cfg.Retry.Attempts() {
+		r.finish(t, outcome{kind: report.OutcomeFailed, message: why, notSent: true,
+			detail: fmt.Sprintf("%d calls failed without taking effect (read back each time); resume tries it again", t.ambiguous)})
 		return false
 	}
 	return true

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -171,6 +172,10 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 	case emitErr != nil:
 		return hdr, emitErr
 	case groupErr != nil:
+		// The first failure, not a worker's report of the cancellation it caused.
+		if cause := context.Cause(gctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			return hdr, cause
+		}
 		return hdr, groupErr
 	case srcErr != nil:
 		return hdr, srcErr

@@ -78,6 +78,10 @@ type Record struct {
 	Message     string `json:"message,omitempty"` // the API's message or our explanation
 	Operation   string `json:"operation,omitempty"`
 	Detail      string `json:"detail,omitempty"` // e.g. "reconciled: mailsSentCount 2 -> 3"
+	// NotSent marks a failed outcome that provably had no effect (quota
+	// errors or refused connections until the retry budget ran out, or
+	// calls a read-back showed did not happen): a later run tries again.
+	NotSent bool `json:"notSent,omitempty"`
 
 	// Run fields: Event is start, interrupted or end.
 	Event string `json:"event,omitempty"`

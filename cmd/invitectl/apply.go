@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -171,7 +172,8 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	if err := j.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	if err := a.writeResults(f.results); err != nil && runErr == nil {
+	results, err := a.writeResults(f.results)
+	if err != nil && runErr == nil {
 		runErr = err
 	}
 	switch {
@@ -180,8 +182,8 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		return context.Canceled
 	case runErr != nil:
 		return runErr
-	case stats.Problems() > 0:
-		return partialError{int(stats.Problems())}
+	case results.NeedAttention > 0: // this run's problems and those earlier runs left
+		return partialError{results.NeedAttention}
 	}
 	return nil
 }
@@ -250,8 +252,11 @@ func (a *app) confirm(h planner.Header, path string) error {
 func openJournal(path, planPath, planSum string, h planner.Header) (*report.Journal, *report.State, error) {
 	if _, err := os.Stat(path); err == nil {
 		j, st, err := report.Open(path)
-		if err != nil {
+		switch {
+		case errors.Is(err, report.ErrLocked):
 			return nil, nil, err
+		case err != nil:
+			return nil, nil, usageError{err} // not a journal, or a corrupt one
 		}
 		if st.Header.Plan.SHA256 != planSum {
 			_ = j.Close()
@@ -260,28 +265,35 @@ func openJournal(path, planPath, planSum string, h planner.Header) (*report.Jour
 		}
 		return j, st, nil
 	}
+	// The absolute path lets resume find the plan from any directory.
+	abs, err := filepath.Abs(planPath)
+	if err != nil {
+		return nil, nil, err
+	}
 	j, err := report.Create(path, report.Header{
 		Kind: report.Kind, Version: report.Version, Customer: h.Customer, APIVersion: h.APIVersion, CreatedAt: time.Now().UTC(),
-		Plan: report.PlanRef{Path: planPath, SHA256: planSum, Items: h.Summary.Send + h.Summary.Cancel + h.Summary.None},
+		Plan: report.PlanRef{Path: abs, SHA256: planSum, Items: h.Summary.Send + h.Summary.Cancel + h.Summary.None},
 	})
 	return j, nil, err
 }
 
-// writeResults prints the summary and writes RESULTS.csv beside the journal.
-func (a *app) writeResults(journal string) error {
+// writeResults prints the summary of the whole journal and writes
+// RESULTS.csv beside it.
+func (a *app) writeResults(journal string) (report.Summary, error) {
 	st, err := report.Read(journal)
 	if err != nil {
-		return err
+		return report.Summary{}, err
 	}
 	csvPath := strings.TrimSuffix(journal, ".jsonl") + ".csv"
 	if err := report.WriteFileAtomic(csvPath, func(w io.Writer) error { return report.WriteCSV(w, st) }); err != nil {
-		return err
+		return report.Summary{}, err
 	}
-	if err := report.WriteTable(a.io.out, report.Summarize(st)); err != nil {
-		return err
+	sum := report.Summarize(st)
+	if err := report.WriteTable(a.io.out, sum); err != nil {
+		return sum, err
 	}
 	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", journal, csvPath)
-	return nil
+	return sum, nil
 }
 
 func fileSHA256(path string) (string, error) {

@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 		rt = NewTransport()
 	}
 	if cfg.TokenSource != nil {
-		rt = &oauth2.Transport{Source: cfg.TokenSource, Base: rt}
+		rt = &oauth2.Transport{Source: tokenSource{cfg.TokenSource}, Base: rt}
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -345,3 +345,21 @@ func convert[W any](v any, err error) (W, error) {
 	}
 	return w, nil
 }
+
+// tokenSource marks the errors of getting a token, so that they are
+// classified as what they are: the API request never left.
+type tokenSource struct{ ts oauth2.TokenSource }
+
+func (t tokenSource) Token() (*oauth2.Token, error) {
+	tok, err := t.ts.Token()
+	if err != nil {
+		return nil, &TokenFailure{Err: err}
+	}
+	return tok, nil
+}
+
+// TokenFailure is a failure to get an access token.
+type TokenFailure struct{ Err error }
+
+func (e *TokenFailure) Error() string { return "get an access token: " + e.Err.Error() }
+func (e *TokenFailure) Unwrap() error { return e.Err }

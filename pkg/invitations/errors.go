@@ -251,12 +251,13 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // classifyTransport classifies an error raised before or instead of an HTTP
 // response.
 func classifyTransport(err error) Kind {
+	var tf *TokenFailure
+	if errors.As(err, &tf) {
+		return classifyToken(tf.Err)
+	}
 	var rerr *oauth2.RetrieveError
 	if errors.As(err, &rerr) {
-		if rerr.Response != nil && rerr.Response.StatusCode >= 500 {
-			return KindUnavailable // the token endpoint failed; the API call never left
-		}
-		return KindAuth
+		return classifyToken(rerr)
 	}
 	if errors.Is(err, context.Canceled) {
 		return KindCanceled
@@ -276,6 +277,26 @@ func classifyTransport(err error) Kind {
 		return KindAmbiguous
 	}
 	return KindUnknown
+}
+
+// classifyToken classifies a failure to get a token: the API request never
+// left, so a transient failure is unavailable (retry) and anything else is
+// an authentication problem.
+func classifyToken(err error) Kind {
+	var rerr *oauth2.RetrieveError
+	if errors.As(err, &rerr) {
+		if rerr.Response != nil && (rerr.Response.StatusCode >= 500 || rerr.Response.StatusCode == http.StatusTooManyRequests) {
+			return KindUnavailable
+		}
+		return KindAuth
+	}
+	switch classifyTransport(err) {
+	case KindUnavailable, KindAmbiguous:
+		return KindUnavailable // the token endpoint was unreachable or slow
+	case KindCanceled:
+		return KindCanceled
+	}
+	return KindAuth // a malformed key, unusable credentials
 }
 
 func transportMessage(err error) string {

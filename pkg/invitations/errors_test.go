@@ -237,3 +237,35 @@ func TestReadVerdict(t *testing.T) {
 		}
 	}
 }
+
+type failingSource struct{ err error }
+
+func (f failingSource) Token() (*oauth2.Token, error) { return nil, f.err }
+
+func TestTokenFailures(t *testing.T) {
+	calls := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ }))
+	defer hs.Close()
+	cases := []struct {
+		err  error
+		kind Kind
+	}{
+		{errors.New("private key should be a PEM or plain PKCS1 or PKCS8"), KindAuth},
+		{&oauth2.RetrieveError{Response: &http.Response{StatusCode: 400}, Body: []byte(`{"error":"invalid_grant"}`)}, KindAuth},
+		{&oauth2.RetrieveError{Response: &http.Response{StatusCode: 503}}, KindUnavailable},
+		{&url.Error{Op: "Post", URL: "https://oauth2.googleapis.com/token", Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}, KindUnavailable},
+	}
+	for _, tc := range cases {
+		a, err := New(context.Background(), Config{Customer: "C01", Endpoint: hs.URL, TokenSource: failingSource{tc.err}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Send(context.Background(), "a@example.com")
+		if KindOf(err) != tc.kind {
+			t.Errorf("token error %v: kind %v, want %v", tc.err, KindOf(err), tc.kind)
+		}
+	}
+	if calls != 0 {
+		t.Fatalf("%d requests reached the API without a token", calls)
+	}
+}

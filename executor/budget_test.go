@@ -1,0 +1,119 @@
+package executor
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/planner"
+	"github.com/invitectl/invitectl/report"
+)
+
+// scripted wraps the real client and, for one address, answers its first
+// sends with scripted errors: "quota" (nothing happened), "503" (nothing
+// happened, but the caller cannot know) or "503-after" (the real send is
+// made, then an error is returned).
+type scripted struct {
+	Client
+	email  string
+	mu     sync.Mutex
+	script []string
+}
+
+func (s *scripted) Send(ctx context.Context, email string) (invitations.Result, error) {
+	s.mu.Lock()
+	var step string
+	if email == s.email && len(s.script) > 0 {
+		step, s.script = s.script[0], s.script[1:]
+	}
+	s.mu.Unlock()
+	switch step {
+	case "quota":
+		return invitations.Result{}, &invitations.Error{Kind: invitations.KindQuota, Method: "send", Email: email, HTTPCode: 429, Status: "RESOURCE_EXHAUSTED"}
+	case "503":
+		return invitations.Result{}, &invitations.Error{Kind: invitations.KindAmbiguous, Method: "send", Email: email, HTTPCode: 503, Status: "UNAVAILABLE"}
+	case "503-after":
+		if _, err := s.Client.Send(ctx, email); err != nil {
+			return invitations.Result{}, err
+		}
+		return invitations.Result{}, &invitations.Error{Kind: invitations.KindAmbiguous, Method: "send", Email: email, HTTPCode: 503, Status: "UNAVAILABLE"}
+	}
+	return s.Client.Send(ctx, email)
+}
+
+func repeat(step string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = step
+	}
+	return out
+}
+
+func budgetEnv(t *testing.T) *env {
+	w := emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}, {Email: "b@example.com"}}}
+	e := newEnv(t, w, emulator.Config{})
+	e.makePlan("email\na@example.com\nb@example.com\n", planner.Policy{Action: planner.WantInvite})
+	return e
+}
+
+// Quota errors past the retry budget end the item failed but retryable: a
+// resume sends it, once.
+func TestQuotaBudgetThenResume(t *testing.T) {
+	e := budgetEnv(t)
+	c := &scripted{Client: e.client, email: "a@example.com", script: repeat("quota", 30)}
+	if _, err := e.apply(applyOpts{client: c}); err != nil {
+		t.Fatal(err)
+	}
+	o := e.outcomes()["a@example.com"]
+	if o.Outcome != report.OutcomeFailed || !o.NotSent || o.QuotaErrors != 30 {
+		t.Fatalf("after the budget: %+v", o)
+	}
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 0 {
+		t.Fatalf("%d sends", a.Sends)
+	}
+	stats, err := e.apply(applyOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || e.outcomes()["a@example.com"].Outcome != report.OutcomeDone {
+		t.Fatalf("after resume: %+v, %+v", a, e.outcomes()["a@example.com"])
+	}
+	if stats.Calls.Load() != 1 {
+		t.Fatalf("resume made %d calls, want 1", stats.Calls.Load())
+	}
+}
+
+// Many quota errors then a 503 after the change: the read-back finds the
+// email sent, whatever the attempts so far.
+func TestReadBackComesBeforeTheBudget(t *testing.T) {
+	e := budgetEnv(t)
+	c := &scripted{Client: e.client, email: "a@example.com", script: append(repeat("quota", 29), "503-after")}
+	stats, err := e.apply(applyOpts{client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := e.outcomes()["a@example.com"]
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || o.Outcome != report.OutcomeDone || stats.Reconciled.Load() != 1 {
+		t.Fatalf("account %+v, outcome %+v, %d read-backs", a, o, stats.Reconciled.Load())
+	}
+}
+
+// Ambiguous failures that never take effect are each read back, and after
+// the budget the item is failed but retryable.
+func TestAmbiguousBudget(t *testing.T) {
+	e := budgetEnv(t)
+	c := &scripted{Client: e.client, email: "a@example.com", script: repeat("503", 100)}
+	stats, err := e.apply(applyOpts{client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := e.outcomes()["a@example.com"]
+	if o.Outcome != report.OutcomeFailed || !o.NotSent || int64(o.Attempts) != stats.Reconciled.Load() {
+		t.Fatalf("outcome %+v after %d read-backs", o, stats.Reconciled.Load())
+	}
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 0 {
+		t.Fatalf("%d sends", a.Sends)
+	}
+}
