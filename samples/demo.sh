@@ -49,7 +49,8 @@ echo "(results as CSV: $OUT/sandbox-plan.results.csv)"
 
 echo
 echo "== 3. Interrupted and resumed, against the emulator =="
-step plan -i samples/campaign.csv -o "$OUT/plan.jsonl" --no-progress >/dev/null
+printf '\n$ invitectl plan -i samples/campaign.csv -o %s   (summary as above)\n' "$OUT/plan.jsonl"
+"$BIN" plan -i samples/campaign.csv -o "$OUT/plan.jsonl" --no-progress >/dev/null
 printf '\n$ invitectl apply %s --yes --write-qps 20   (interrupted after 2 s)\n' "$OUT/plan.jsonl"
 "$BIN" apply "$OUT/plan.jsonl" --yes --write-qps 20 --no-progress >"$OUT/apply.out" 2>&1 &
 APPLY=$!
