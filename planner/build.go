@@ -104,7 +104,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 	for range cfg.MaxInFlight {
 		g.Go(func() error {
 			for s := range checks {
-				if err := check(gctx, cfg, window, s); err != nil {
+				if err := check(gctx, cfg, window, s, stats); err != nil {
 					abort(err)
 					return err
 				}
@@ -265,7 +265,7 @@ func (s *slot) decide(p Policy, now time.Time) {
 
 // check asks isInvitableUser for one slot. Only an authentication failure
 // (or the end of the run) is returned; other failures mark the item.
-func check(ctx context.Context, cfg Config, w *pace.Window, s *slot) error {
+func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stats) error {
 	var ok bool
 	_, err := w.Do(ctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
 		ok, err = cfg.Client.IsInvitable(ctx, s.email)
@@ -280,6 +280,7 @@ func check(ctx context.Context, cfg Config, w *pace.Window, s *slot) error {
 		return ctx.Err()
 	default:
 		s.item.Action, s.item.Reason, s.item.Error = ActionNone, ReasonCheckFailed, err.Error()
+		stats.Failed.Add(1)
 	}
 	return nil
 }

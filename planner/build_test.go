@@ -48,6 +48,12 @@ invited-new@example.com,cancel
 // plan runs Build against an emulator through the real client and returns
 // the items, the header and the emulator.
 func plan(t *testing.T, p Policy, input string, wrap func(Reader) Reader) ([]Item, Header, *emulator.Server, error) {
+	items, hdr, srv, _, err := planStats(t, p, input, wrap)
+	return items, hdr, srv, err
+}
+
+// planStats is plan that also returns the run's counters.
+func planStats(t *testing.T, p Policy, input string, wrap func(Reader) Reader) ([]Item, Header, *emulator.Server, *Stats, error) {
 	t.Helper()
 	srv, err := emulator.New(testWorld(), emulator.Config{})
 	if err != nil {
@@ -69,11 +75,12 @@ func plan(t *testing.T, p Policy, input string, wrap func(Reader) Reader) ([]Ite
 		return source.Read(strings.NewReader(input), "campaign.csv", source.Options{}, fn)
 	}
 	var items []Item
-	hdr, err := Build(context.Background(), cfg, targets, nil, func(it Item) error {
+	stats := new(Stats)
+	hdr, err := Build(context.Background(), cfg, targets, stats, func(it Item) error {
 		items = append(items, it)
 		return nil
 	})
-	return items, hdr, srv, err
+	return items, hdr, srv, stats, err
 }
 
 func decisions(items []Item) string {
@@ -202,7 +209,7 @@ func (f *failing) IsInvitable(ctx context.Context, email string) (bool, error) {
 
 func TestBuildCheckFailed(t *testing.T) {
 	f := &failing{unavailable: "recent@example.com"}
-	items, hdr, _, err := plan(t, Policy{}, campaign, func(r Reader) Reader { f.Reader = r; return f })
+	items, hdr, _, stats, err := planStats(t, Policy{}, campaign, func(r Reader) Reader { f.Reader = r; return f })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +220,7 @@ func TestBuildCheckFailed(t *testing.T) {
 	if it.Email != "recent@example.com" || it.Action != ActionNone || it.Reason != ReasonCheckFailed || !strings.Contains(it.Error, "503") {
 		t.Fatalf("item %+v", it)
 	}
-	if hdr.Summary.CheckFailed != 1 || len(items) != 11 {
+	if hdr.Summary.CheckFailed != 1 || len(items) != 11 || stats.Failed.Load() != 1 {
 		t.Fatalf("summary %+v, %d items", hdr.Summary, len(items))
 	}
 }
