@@ -3,6 +3,8 @@ package planner
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,11 +169,20 @@ func (e *PlanError) Error() string {
 // OpenFile opens a plan and reads its header, refusing a file that is not
 // an invitectl plan of this version.
 func OpenFile(path string) (*FileReader, error) {
+	return openFile(path, nil)
+}
+
+// openFile opens a plan; every byte read also goes to h when it is set.
+func openFile(path string, h io.Writer) (*FileReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &PlanError{Path: path, Msg: err.Error()}
 	}
-	r := &FileReader{path: path, f: f, sc: bufio.NewScanner(f)}
+	var in io.Reader = f
+	if h != nil {
+		in = io.TeeReader(f, h)
+	}
+	r := &FileReader{path: path, f: f, sc: bufio.NewScanner(in)}
 	r.sc.Buffer(make([]byte, 64<<10), 16<<20)
 	if !r.sc.Scan() {
 		_ = f.Close()
@@ -251,12 +262,14 @@ func (it Item) validate() error {
 
 // Verify reads a whole plan before it is applied: every item must parse,
 // and no address may have two send or cancel items (apply keys its journal
-// by address). It returns the header and the summary recounted from the
-// items, which an edited plan may no longer match.
-func Verify(path string) (Header, Summary, error) {
-	r, err := OpenFile(path)
+// by address). It returns the header, the summary recounted from the items
+// (which an edited plan may no longer match) and the file's sha256, which
+// the results journal records to recognise its plan.
+func Verify(path string) (Header, Summary, string, error) {
+	h := sha256.New()
+	r, err := openFile(path, h)
 	if err != nil {
-		return Header{}, Summary{}, err
+		return Header{}, Summary{}, "", err
 	}
 	defer r.Close()
 	var sum Summary
@@ -264,15 +277,15 @@ func Verify(path string) (Header, Summary, error) {
 	for {
 		it, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return r.Header, sum, nil
+			return r.Header, sum, hex.EncodeToString(h.Sum(nil)), nil
 		}
 		if err != nil {
-			return r.Header, sum, err
+			return r.Header, sum, "", err
 		}
 		if it.Action != ActionNone {
 			key := strings.ToLower(it.Email)
 			if first, dup := acting[key]; dup {
-				return r.Header, sum, &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s has a second %s item (the first is on line %d)", it.Email, it.Action, first)}
+				return r.Header, sum, "", &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s has a second %s item (the first is on line %d)", it.Email, it.Action, first)}
 			}
 			acting[key] = r.Line()
 		}

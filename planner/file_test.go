@@ -2,6 +2,7 @@ package planner
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -178,15 +179,20 @@ func TestVerify(t *testing.T) {
 	send := func(row int, email string) string {
 		return fmt.Sprintf(`{"row":%d,"email":%q,"action":"send","reason":"not_yet_sent","observed":null,"invitable":true}`, row, email)
 	}
-	_, sum, err := Verify(write(hdr, send(2, "a@example.com"), `{"row":3,"email":"a@example.com","action":"none","reason":"duplicate","observed":null,"invitable":null,"firstRow":2}`))
+	good := write(hdr, send(2, "a@example.com"), `{"row":3,"email":"a@example.com","action":"none","reason":"duplicate","observed":null,"invitable":null,"firstRow":2}`)
+	_, sum, hash, err := Verify(good)
 	if err != nil || sum.Send != 1 || sum.None != 1 {
 		t.Fatalf("Verify = %+v, %v; want the recount 1 send, 1 none", sum, err)
 	}
-	_, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "A@example.com")))
+	raw, _ := os.ReadFile(good)
+	if want := fmt.Sprintf("%x", sha256.Sum256(raw)); hash != want {
+		t.Fatalf("hash %s, want %s", hash, want)
+	}
+	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "A@example.com")))
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "second send") {
 		t.Fatalf("two sends to one address: %v", err)
 	}
-	_, _, err = Verify(write(hdr, send(2, "a@example.com"), `{"row":3,`))
+	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), `{"row":3,`))
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("corrupt last line: %v", err)
 	}

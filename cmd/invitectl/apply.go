@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -191,11 +189,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 // openPlan vets a whole plan, hashes it for the journal and opens it. The
 // header's summary is replaced by the recount of the items.
 func (a *app) openPlan(path string, f applyFlags) (*planner.FileReader, string, error) {
-	sum, err := fileSHA256(path)
-	if err != nil {
-		return nil, "", usagef("plan %s: %v", path, err)
-	}
-	_, counted, err := planner.Verify(path)
+	_, counted, sum, err := planner.Verify(path)
 	if err != nil {
 		return nil, "", usageError{err}
 	}
@@ -294,17 +288,4 @@ func (a *app) writeResults(journal string) (report.Summary, error) {
 	}
 	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", journal, csvPath)
 	return sum, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
