@@ -61,7 +61,7 @@ type Config struct {
 
 // Stats count a run's progress; safe to read while Apply runs.
 type Stats struct {
-	Total, Started                           atomic.Int64
+	Total                                    atomic.Int64
 	Done, Skipped, Rejected, Failed, InDoubt atomic.Int64
 	Reconciled, Retries, QuotaErrors, Calls  atomic.Int64
 	// EarlierProblems counts items skipped because an earlier run ended

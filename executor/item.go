@@ -30,7 +30,6 @@ type task struct {
 	it       planner.Item
 	attempts int // mutating calls made, this run and earlier ones
 	quota    int
-	retries  int
 	// ambiguous counts this run's calls whose outcome was unknown and that
 	// a read-back then showed had not taken effect.
 	ambiguous int
@@ -43,7 +42,6 @@ type task struct {
 // outcome: its intent makes the next run read it back first.
 func (r *run) process(it planner.Item) {
 	t := &task{it: it}
-	r.stats.Started.Add(1)
 	if prev, ok := r.pending(it); ok {
 		t.attempts = prev.Attempt
 		if !r.settle(t, "an earlier run was stopped during this call") {
@@ -76,7 +74,6 @@ func (r *run) process(it planner.Item) {
 				return
 			}
 			r.stats.Retries.Add(1)
-			t.retries++
 		case invitations.IsRetryable(err):
 			o := failure(report.OutcomeFailed, err, "nothing was sent: the retry budget ran out; resume tries it again")
 			o.notSent = true
@@ -122,13 +119,11 @@ func (r *run) writeVerdict(t *task) pace.Classifier {
 		case invitations.KindQuota:
 			r.log.Debug("quota error; slowing down", "email", t.it.Email, "attempt", t.attempts, "retryAfter", invitations.RetryAfter(err), "rate", r.cfg.Write.Rate())
 			t.quota++
-			t.retries++
 			r.stats.QuotaErrors.Add(1)
 			r.stats.Retries.Add(1)
 			return pace.Verdict{Retry: !r.stopped(), Quota: true, After: invitations.RetryAfter(err)}
 		case invitations.KindUnavailable:
 			r.log.Debug("call did not reach the API; retrying", "email", t.it.Email, "attempt", t.attempts, "error", err)
-			t.retries++
 			r.stats.Retries.Add(1)
 			return pace.Verdict{Retry: !r.stopped(), After: invitations.RetryAfter(err)}
 		}

@@ -42,11 +42,10 @@ type Config struct {
 
 // Stats are the counters of a running Build, for progress lines.
 type Stats struct {
-	Listed  atomic.Int64 // invitations listed
-	Rows    atomic.Int64 // input rows decided
-	Checks  atomic.Int64 // isInvitableUser calls finished
-	Pending atomic.Int64 // rows waiting for a check
-	Failed  atomic.Int64 // checks that failed after retries
+	Listed atomic.Int64 // invitations listed
+	Rows   atomic.Int64 // input rows decided
+	Checks atomic.Int64 // isInvitableUser calls finished
+	Failed atomic.Int64 // checks that failed after retries
 }
 
 // slot is an item on its way to the plan, in input order; done closes when
@@ -109,7 +108,6 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 					return err
 				}
 				stats.Checks.Add(1)
-				stats.Pending.Add(-1)
 				close(s.done)
 			}
 			return nil
@@ -143,7 +141,6 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 		s := newSlot(t, cfg.Policy, listed)
 		if s.done == nil {
 			s.done = make(chan struct{})
-			stats.Pending.Add(1)
 			select {
 			case ordered <- s:
 			case <-gctx.Done():

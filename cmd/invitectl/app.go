@@ -206,15 +206,23 @@ func (a *app) setup() error {
 	return nil
 }
 
-// client builds the API port from the global options. readOnly asks for the
-// read-only scope; extra scopes (a Sheet to read) join the same token.
-func (a *app) client(ctx context.Context, readOnly bool, extra ...string) (*invitations.Adapter, error) {
+// client builds the API port from the global options; readOnly asks for
+// the read-only scope.
+func (a *app) client(ctx context.Context, readOnly bool) (*invitations.Adapter, error) {
 	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
 		return nil, usageError{err}
 	}
-	ts, err := a.tokenSource(ctx, readOnly, extra...)
+	ts, err := a.tokenSource(ctx, readOnly)
 	if err != nil {
 		return nil, err
+	}
+	return a.clientWith(ctx, ts)
+}
+
+// clientWith builds the API port authenticated by ts (nil: none).
+func (a *app) clientWith(ctx context.Context, ts oauth2.TokenSource) (*invitations.Adapter, error) {
+	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
+		return nil, usageError{err}
 	}
 	cfg := invitations.Config{
 		Customer:    a.opts.customer,

@@ -36,7 +36,6 @@ type planFlags struct {
 	readQPS          float64
 	emailColumn      string
 	delimiter        string
-	rows             int // counted before planning, for the progress bar; 0 when unknown
 }
 
 func (p *planFlags) register(f *pflag.FlagSet) {
@@ -87,39 +86,34 @@ func (p *planFlags) sourceOptions() (source.Options, error) {
 	return o, nil
 }
 
-// targets returns the input as a stream of targets.
-func (a *app) targets(ctx context.Context, p *planFlags) (planner.Targets, error) {
+// targets returns the input as a stream of targets and, for a file, its
+// number of rows. A file is read whole once here, before any API call, so
+// that a file that is not a campaign fails now, even from its last line;
+// the count sizes the progress bar. A Sheet, read through ts, is fetched
+// once, by the planner.
+func (a *app) targets(ctx context.Context, p *planFlags, ts oauth2.TokenSource) (planner.Targets, int, error) {
 	opts, err := p.sourceOptions()
 	if err != nil {
-		return nil, err
-	}
-	read := func(fn func(source.Target) error) (source.Info, error) {
-		return source.ReadFile(p.input, opts, fn)
+		return nil, 0, err
 	}
 	if source.IsSheetsURL(p.input) {
-		ts, err := a.tokenSource(ctx, true, auth.ScopeSheetsReadOnly)
-		if err != nil {
-			return nil, err
-		}
 		var rt http.RoundTripper = invitations.NewTransport()
 		if ts != nil {
 			rt = &oauth2.Transport{Source: ts, Base: rt}
 		}
 		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: &http.Client{Transport: rt}}
-		read = func(fn func(source.Target) error) (source.Info, error) {
+		return func(fn func(source.Target) error) (source.Info, error) {
 			return source.ReadSheet(ctx, p.input, cfg, opts, fn)
-		}
-		return read, nil // a sheet is fetched once, by Build
+		}, 0, nil
 	}
-	// Read the whole file once before any API call: a file that is not a
-	// campaign, even from its last line, fails now, and the count sizes the
-	// progress bar.
+	read := func(fn func(source.Target) error) (source.Info, error) {
+		return source.ReadFile(p.input, opts, fn)
+	}
 	info, err := read(func(source.Target) error { return nil })
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	p.rows = info.Rows
-	return read, nil
+	return read, info.Rows, nil
 }
 
 // buildPlan runs the planner with progress on stderr and returns the path
@@ -130,15 +124,22 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	targets, err := a.targets(ctx, p)
-	if err != nil {
-		return "", nil, err
+	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
+		return "", nil, usageError{err}
 	}
 	var extra []string
 	if source.IsSheetsURL(p.input) {
 		extra = append(extra, auth.ScopeSheetsReadOnly) // one token for both APIs
 	}
-	c, err := a.client(ctx, true, extra...)
+	ts, err := a.tokenSource(ctx, true, extra...)
+	if err != nil {
+		return "", nil, err
+	}
+	targets, rows, err := a.targets(ctx, p, ts)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := a.clientWith(ctx, ts)
 	if err != nil {
 		return "", nil, err
 	}
@@ -151,9 +152,9 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	var stats planner.Stats
 	var meter progress.Meter
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "planning", 0, func() progress.Status {
-		rows := int(stats.Rows.Load())
+		done := int(stats.Rows.Load())
 		return progress.Status{
-			Done: rows, Total: p.rows, Rate: meter.Rate(rows, time.Now()), Count: rows, Failed: int(stats.Failed.Load()),
+			Done: done, Total: rows, Rate: meter.Rate(done, time.Now()), Count: done, Failed: int(stats.Failed.Load()),
 			Note: fmt.Sprintf("(listed %d, checked %d, read limit %.0f/s)", stats.Listed.Load(), stats.Checks.Load(), limiter.Rate()),
 		}
 	})

@@ -7,7 +7,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -290,10 +289,4 @@ func findADC(ctx context.Context, o Options, scopes []string, subject string, de
 		id.Principal = "the account of 'gcloud auth application-default login'"
 	}
 	return oauth2.ReuseTokenSource(nil, creds.TokenSource), id, nil
-}
-
-// IsSetup reports an *Error from building credentials.
-func IsSetup(err error) bool {
-	var e *Error
-	return errors.As(err, &e)
 }

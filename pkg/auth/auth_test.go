@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -70,7 +71,8 @@ func TestSetupErrors(t *testing.T) {
 				tc.o.Getenv = noenv
 			}
 			_, _, err := TokenSource(context.Background(), tc.o)
-			if !IsSetup(err) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "fix:") {
+			var setup *Error
+			if !errors.As(err, &setup) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "fix:") {
 				t.Fatalf("err = %v, want a setup error with %q and a fix", err, tc.want)
 			}
 		})

@@ -166,13 +166,6 @@ func (s *Server) account(email string) *account {
 	return &s.all[i]
 }
 
-// Customer is the world's customer ID.
-func (s *Server) Customer() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.world.Customer
-}
-
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)

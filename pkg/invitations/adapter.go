@@ -50,10 +50,9 @@ type Config struct {
 
 // Adapter implements Client over the generated cloudidentity package.
 type Adapter struct {
-	customer string
-	parent   string
-	timeout  time.Duration
-	api      backend
+	parent  string
+	timeout time.Duration
+	api     backend
 }
 
 var _ Client = (*Adapter)(nil)
@@ -103,7 +102,7 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	return &Adapter{customer: cfg.Customer, parent: "customers/" + cfg.Customer, timeout: timeout, api: api}, nil
+	return &Adapter{parent: "customers/" + cfg.Customer, timeout: timeout, api: api}, nil
 }
 
 // NewTransport returns an HTTP transport that keeps enough idle connections
@@ -120,9 +119,6 @@ func NewTransport() *http.Transport {
 		ForceAttemptHTTP2:     true,
 	}
 }
-
-// Customer is the customer ID the adapter acts for.
-func (a *Adapter) Customer() string { return a.customer }
 
 func (a *Adapter) name(email string) string {
 	return a.parent + "/userinvitations/" + email
