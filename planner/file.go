@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/invitectl/invitectl/pkg/address"
 )
 
 // FileWriter writes a plan whole or not at all: items go to a temporary
@@ -283,7 +285,10 @@ func Verify(path string) (Header, Summary, string, error) {
 			return r.Header, sum, "", err
 		}
 		if it.Action != ActionNone {
-			key := strings.ToLower(it.Email)
+			key := it.Email
+			if !address.IsKey(key) {
+				return r.Header, sum, "", &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s item for %q: the address is not in its normal form (trimmed, lower-case, valid); plan again", it.Action, it.Email)}
+			}
 			if first, dup := acting[key]; dup {
 				return r.Header, sum, "", &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s has a second %s item (the first is on line %d)", it.Email, it.Action, first)}
 			}

@@ -188,12 +188,27 @@ func TestVerify(t *testing.T) {
 	if want := fmt.Sprintf("%x", sha256.Sum256(raw)); hash != want {
 		t.Fatalf("hash %s, want %s", hash, want)
 	}
-	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "A@example.com")))
+	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "a@example.com")))
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "second send") {
 		t.Fatalf("two sends to one address: %v", err)
+	}
+	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "A@example.com")))
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "normal form") {
+		t.Fatalf("a case variant: %v", err)
 	}
 	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), `{"row":3,`))
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("corrupt last line: %v", err)
+	}
+}
+
+// One address four times, differing only by surrounding white space (a
+// space, a tab, a no-break space): the API port would trim them all to one
+// address, so the plan is refused at the first variant, by line.
+func TestVerifyRefusesUnnormalisedAddresses(t *testing.T) {
+	_, _, _, err := Verify(filepath.Join("testdata", "plan-whitespace-variants.jsonl"))
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Line != 3 || !strings.Contains(pe.Msg, "normal form") {
+		t.Fatalf("Verify = %v; want a PlanError at line 3 about the normal form", err)
 	}
 }

@@ -3,7 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/invitectl/invitectl/pkg/address"
 	"time"
 )
 
@@ -108,7 +108,7 @@ type RunCounts struct {
 func (r Record) Key() string { return ItemKey(r.Row, r.Email, r.Action) }
 
 // ItemKey identifies a plan item. An item that acts (send or cancel) and a
-// pruned item (row 0) is keyed by its lower-case email: a plan has at most one
+// pruned item (row 0) is keyed by address.Key of its email: a plan has at most one
 // such item per address. An item of an input row with action none is keyed by
 // its row ("#12"), because such items may repeat an address (duplicates) or
 // carry none that is valid (invalid rows), and must neither collapse into one
@@ -118,7 +118,10 @@ func ItemKey(row int, email, action string) string {
 	if row > 0 && action != "send" && action != "cancel" {
 		return fmt.Sprintf("#%d", row)
 	}
-	return strings.ToLower(email)
+	if k, err := address.Key(email); err == nil {
+		return k
+	}
+	return email
 }
 
 var (

@@ -1,24 +1,45 @@
 // Package address normalises and validates the plain e-mail addresses that
-// name user invitations. It is shared by the input readers and the API port
-// so that both accept exactly the same addresses.
+// name user invitations. Key is the one normal form: the input readers, the
+// plan, the results journal, the ledger and the API port all key on it, so
+// that two spellings of one address can never become two emails.
 package address
 
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
-// Normalize trims surrounding white space and lower-cases the address:
-// Google compares account addresses without case.
-func Normalize(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
+// Key returns the canonical form of an address, or why it has none: the
+// surrounding white space (any Unicode space, no-break spaces included) is
+// trimmed, the rest is validated, and only then lower-cased, because Google
+// compares account addresses without case. Validating first matters:
+// strings.ToLower turns U+212A KELVIN SIGN into an ASCII "k", which would
+// make a refused spelling collide with a real address. Key is idempotent.
+func Key(s string) (string, error) {
+	t := Trim(s)
+	if err := Validate(t); err != nil {
+		return "", err
+	}
+	return strings.ToLower(t), nil // ASCII only once validated
 }
 
-// Validate reports why s is not a plain address, or nil. It expects a
-// normalised address and accepts what can travel unescaped as the last
-// segment of a resource name: exactly one '@', a local part of RFC 5322
-// atoms separated by single dots, and a dotted domain of letters, digits and
-// hyphens.
+// IsKey reports whether s is already in the form Key returns.
+func IsKey(s string) bool {
+	k, err := Key(s)
+	return err == nil && k == s
+}
+
+// Trim removes surrounding Unicode white space. It is what is kept of an
+// address that Key refuses, so a report shows it as it was written.
+func Trim(s string) string {
+	return strings.TrimFunc(s, unicode.IsSpace)
+}
+
+// Validate reports why s is not a plain address, or nil. It accepts what can
+// travel unescaped as the last segment of a resource name: exactly one '@',
+// a local part of ASCII RFC 5322 atoms separated by single dots, and a
+// dotted domain of ASCII letters, digits and hyphens. Case is not folded.
 func Validate(s string) error {
 	if s == "" {
 		return fmt.Errorf("empty address")
@@ -26,7 +47,7 @@ func Validate(s string) error {
 	if strings.ContainsAny(s, "<>\"") {
 		return fmt.Errorf("%q is not a plain address (display names and quotes are not accepted)", s)
 	}
-	if strings.IndexFunc(s, isSpace) >= 0 {
+	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
 		return fmt.Errorf("%q contains white space", s)
 	}
 	if n := strings.Count(s, "@"); n != 1 {
@@ -99,8 +120,4 @@ func isAtext(r rune) bool {
 		return true
 	}
 	return strings.ContainsRune("!$&'*+-=^_`{|}~", r)
-}
-
-func isSpace(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0x85 || r == 0xA0
 }

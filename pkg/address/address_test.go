@@ -44,8 +44,45 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestNormalize(t *testing.T) {
-	if got := Normalize("  Alice@Example.COM\t"); got != "alice@example.com" {
-		t.Fatalf("Normalize = %q", got)
+func TestKey(t *testing.T) {
+	same := []string{
+		"alice@example.com",
+		"  Alice@Example.COM\t",
+		"\u00a0alice@example.com",
+		"alice@example.com\u00a0",
+		"\u2003ALICE@example.com\r\n",
+	}
+	for _, s := range same {
+		got, err := Key(s)
+		if err != nil || got != "alice@example.com" {
+			t.Errorf("Key(%q) = %q, %v; want alice@example.com", s, got, err)
+		}
+		if IsKey(s) != (s == "alice@example.com") {
+			t.Errorf("IsKey(%q) = %v", s, IsKey(s))
+		}
+	}
+	// Validated before it is case-folded: the Kelvin sign lower-cases to an
+	// ASCII k, and must not become the address of someone else.
+	for _, s := range []string{"\u212aate@example.com", "kate@exa\u212ample.com", "\u0130an@example.com", "stra\u00dfe@example.com"} {
+		if k, err := Key(s); err == nil {
+			t.Errorf("Key(%q) = %q, want a refusal", s, k)
+		}
+	}
+	for _, s := range []string{"a\u00a0b@example.com", "ab@exa mple.com"} {
+		if k, err := Key(s); err == nil {
+			t.Errorf("Key(%q) = %q, want a refusal for inner white space", s, k)
+		}
+	}
+}
+
+func TestKeyIdempotent(t *testing.T) {
+	for _, s := range []string{"A.B+c@Sub.Example.ORG", "=1+2@example.org"} {
+		k, err := Key(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k2, err := Key(k); err != nil || k2 != k || !IsKey(k) {
+			t.Errorf("Key(Key(%q)) = %q, %v", s, k2, err)
+		}
 	}
 }

@@ -255,11 +255,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.method != "list" {
-		c.email = address.Normalize(c.email)
-		if err := address.Validate(c.email); err != nil {
+		key, err := address.Key(c.email)
+		if err != nil {
 			writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid user email in name: "+err.Error())
 			return
 		}
+		c.email = key
 	}
 	if !s.admit(c) {
 		writeQuota(w, c.write())

@@ -99,18 +99,20 @@ func (w *World) Validate() error {
 		return fmt.Errorf("customer %q is not C followed by letters and digits", w.Customer)
 	}
 	for i, a := range w.Admins {
-		w.Admins[i] = address.Normalize(a)
-		if err := address.Validate(w.Admins[i]); err != nil {
+		key, err := address.Key(a)
+		if err != nil {
 			return fmt.Errorf("admin %d: %w", i+1, err)
 		}
+		w.Admins[i] = key
 	}
 	seen := make(map[string]int, len(w.Users))
 	for i := range w.Users {
 		u := &w.Users[i]
-		u.Email = address.Normalize(u.Email)
-		if err := address.Validate(u.Email); err != nil {
+		key, err := address.Key(u.Email)
+		if err != nil {
 			return fmt.Errorf("user %d: %w", i+1, err)
 		}
+		u.Email = key
 		if j, dup := seen[u.Email]; dup {
 			return fmt.Errorf("user %d: %s repeats user %d", i+1, u.Email, j)
 		}

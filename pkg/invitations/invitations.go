@@ -146,8 +146,8 @@ func ValidateCustomer(id string) error {
 // NormalizeEmail returns the address as it goes into a resource name, or an
 // error saying why it cannot.
 func NormalizeEmail(email string) (string, error) {
-	e := address.Normalize(email)
-	if err := address.Validate(e); err != nil {
+	e, err := address.Key(email)
+	if err != nil {
 		return "", fmt.Errorf("invalid address: %w", err)
 	}
 	return e, nil

@@ -131,7 +131,7 @@ func noAddressColumn(name string, line int, header []string) error {
 	problem := fmt.Sprintf("no address column (looked for %s; header has %s; use --email-column)",
 		emailNames, listCells(header))
 	for _, h := range header {
-		if address.Validate(address.Normalize(h)) == nil {
+		if _, err := address.Key(h); err == nil {
 			problem += fmt.Sprintf("; line %d looks like data (%q): add a header line such as \"email\"", line, h)
 			break
 		}

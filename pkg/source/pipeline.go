@@ -187,7 +187,7 @@ func (b *builder) target(r row) Target {
 	if b.lay.format == FormatGAM && strings.TrimSpace(raw) != "" {
 		addr, ok := gamAddress(raw)
 		if !ok {
-			t.Email = strings.Clone(address.Normalize(raw))
+			t.Email = strings.Clone(address.Trim(raw))
 			t.Reason, t.Detail = ReasonInvalidRow, fmt.Sprintf("name %q is not customers/…/userinvitations/ADDRESS", raw)
 			return t
 		}
@@ -195,10 +195,14 @@ func (b *builder) target(r row) Target {
 	}
 	// A compact copy: the cell shares its memory with the whole line, which
 	// callers keeping targets would otherwise retain.
-	t.Email = strings.Clone(address.Normalize(raw))
+	key, err := address.Key(raw)
+	if err != nil {
+		key = address.Trim(raw)
+	}
+	t.Email = strings.Clone(key)
 	action, problem := b.action(r)
 	t.Action = action
-	switch err := address.Validate(t.Email); {
+	switch {
 	case err != nil:
 		t.Reason, t.Detail = ReasonInvalidEmail, err.Error()
 	case problem != "":

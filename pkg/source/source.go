@@ -89,7 +89,7 @@ const (
 // account for every row.
 type Target struct {
 	Row      int    // line number where the record starts in the file (1-based, header on its line); for sheets:// the spreadsheet row number
-	Email    string // address.Normalize of the cell (kept even when invalid, for the report)
+	Email    string // address.Key of the cell; address.Trim of it when invalid, for the report
 	Action   Action // what the row itself asks for; ActionDefault when it does not say
 	Reason   string // "" for a valid first occurrence; else "invalid_email", "invalid_row", "duplicate", "no_action"
 	Detail   string // human explanation when Reason is invalid_email / invalid_row (from address.Validate etc.)

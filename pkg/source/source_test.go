@@ -157,14 +157,15 @@ func TestReadFileFixtures(t *testing.T) {
 			opts:   Options{EmailColumn: "NAME"},
 			format: FormatCSV,
 			want: []Target{
-				tg(2, "alice", none, ReasonInvalidEmail, 0),
-				tg(3, "bob", none, ReasonInvalidEmail, 0),
+				// Kept as written (trimmed, case kept), for the report.
+				tg(2, "Alice", none, ReasonInvalidEmail, 0),
+				tg(3, "Bob", none, ReasonInvalidEmail, 0),
 				tg(6, "", none, ReasonInvalidEmail, 0),
-				tg(7, "dave", none, ReasonInvalidEmail, 0),
-				tg(9, "nobody", none, ReasonInvalidEmail, 0),
-				tg(10, "alice, again", none, ReasonInvalidEmail, 0),
-				tg(11, "erin\"s\nnote", none, ReasonInvalidEmail, 0),
-				tg(13, "frank", none, ReasonInvalidEmail, 0),
+				tg(7, "Dave", none, ReasonInvalidEmail, 0),
+				tg(9, "Nobody", none, ReasonInvalidEmail, 0),
+				tg(10, "Alice, again", none, ReasonInvalidEmail, 0),
+				tg(11, "Erin\"s\nnote", none, ReasonInvalidEmail, 0),
+				tg(13, "Frank", none, ReasonInvalidEmail, 0),
 			},
 		},
 	}
