@@ -61,7 +61,7 @@ func (r *run) process(it planner.Item) {
 			return
 		case errors.Is(err, errStopped):
 			return
-		case invitations.IsAuth(err):
+		case (invitations.IsAuth(err) || invitations.IsDenied(err)):
 			r.abort(err)
 			return
 		case invitations.IsPrecondition(err), invitations.IsNotFound(err):

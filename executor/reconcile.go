@@ -48,7 +48,7 @@ func (r *run) settle(t *task, why string) bool {
 		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why,
 			detail: "get shows no invitation (an account created in the last 48 hours is not visible): check later with 'invitectl get', then resume --retry-in-doubt"})
 		return false
-	case invitations.IsAuth(err):
+	case (invitations.IsAuth(err) || invitations.IsDenied(err)):
 		r.abort(err)
 		return false
 	default:

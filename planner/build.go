@@ -271,7 +271,7 @@ func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stat
 	switch {
 	case err == nil:
 		s.item.Invitable = &ok
-	case invitations.IsAuth(err):
+	case (invitations.IsAuth(err) || invitations.IsDenied(err)):
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()

@@ -77,7 +77,7 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &usage), errors.As(err, &input):
 		fmt.Fprintf(stderr, "invitectl: %v\n", err)
 		return exitUsage
-	case errors.As(err, &authErr), invitations.IsAuth(err):
+	case errors.As(err, &authErr), (invitations.IsAuth(err) || invitations.IsDenied(err)):
 		fmt.Fprintf(stderr, "invitectl: %v\n", err)
 		if hint := auth.Explain(err); hint != "" {
 			fmt.Fprintf(stderr, "  %s\n", hint)

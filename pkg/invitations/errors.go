@@ -30,14 +30,20 @@ const (
 	KindCanceled          // the caller gave up while the request may have been in flight
 	KindPrecondition      // the invitation's state forbids the call
 	KindNotFound          // no such invitation visible to the API
-	KindAuth              // 401, 403 not about quota, token endpoint refusals
+	KindAuth              // 401, a 403 naming a credential problem, token endpoint refusals
 	KindInvalid           // the request was malformed (400 INVALID_ARGUMENT)
+	// KindDenied is a bare 403 PERMISSION_DENIED. Google answers it both for
+	// credentials that cannot act on the customer (a subject that is not an
+	// administrator, another customer's ID) and for one address it refuses
+	// while every other call succeeds; only a probe with the same token
+	// tells the two apart (see Judge).
+	KindDenied
 )
 
 var kindNames = map[Kind]string{
 	KindUnknown: "unknown", KindQuota: "quota", KindUnavailable: "unavailable",
 	KindAmbiguous: "ambiguous", KindCanceled: "canceled", KindPrecondition: "precondition",
-	KindNotFound: "not_found", KindAuth: "auth", KindInvalid: "invalid",
+	KindNotFound: "not_found", KindAuth: "auth", KindInvalid: "invalid", KindDenied: "denied",
 }
 
 func (k Kind) String() string { return kindNames[k] }
@@ -84,6 +90,10 @@ func KindOf(err error) Kind {
 	if err == nil {
 		return KindUnknown
 	}
+	var d *DeniedError
+	if errors.As(err, &d) {
+		return KindAuth
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
@@ -114,6 +124,10 @@ func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
 // IsAuth reports an authentication or authorisation failure.
 func IsAuth(err error) bool { return KindOf(err) == KindAuth }
+
+// IsDenied reports a bare 403: the credentials' failure or one address's
+// refusal, which only a probe tells apart (see Judge).
+func IsDenied(err error) bool { return KindOf(err) == KindDenied }
 
 // RetryAfter returns the delay the API asked for, or 0.
 func RetryAfter(err error) time.Duration {
@@ -185,6 +199,8 @@ func kindFromHTTP(code int, status, reason string) Kind {
 		return KindQuota
 	}
 	switch {
+	case code == http.StatusForbidden && reason == "":
+		return KindDenied
 	case code == http.StatusUnauthorized, code == http.StatusForbidden:
 		return KindAuth
 	case code == http.StatusNotFound:

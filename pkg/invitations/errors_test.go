@@ -60,7 +60,7 @@ func TestClassifyHTTP(t *testing.T) {
 		{"429 retry info", 429, nil, envelopeJSON(429, "RESOURCE_EXHAUSTED", "slow down", retryInfo), KindQuota, 2500 * time.Millisecond, ""},
 		{"403 rate limit reason", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Rate Limit Exceeded", errorInfo("RATE_LIMIT_EXCEEDED")), KindQuota, 0, "RATE_LIMIT_EXCEEDED"},
 		{"403 legacy rate limit", 403, nil, `{"error":{"code":403,"message":"User Rate Limit Exceeded","errors":[{"reason":"userRateLimitExceeded"}]}}`, KindQuota, 0, "userRateLimitExceeded"},
-		{"403 permission", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Not authorized"), KindAuth, 0, ""},
+		{"403 permission", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Not authorized"), KindDenied, 0, ""},
 		{"403 service disabled", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Cloud Identity API has not been used", errorInfo("SERVICE_DISABLED")), KindAuth, 0, "SERVICE_DISABLED"},
 		{"403 scopes", 403, nil, envelopeJSON(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.", errorInfo("ACCESS_TOKEN_SCOPE_INSUFFICIENT")), KindAuth, 0, "ACCESS_TOKEN_SCOPE_INSUFFICIENT"},
 		{"401", 401, nil, envelopeJSON(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."), KindAuth, 0, ""},
@@ -105,7 +105,7 @@ func TestClassifyOperation(t *testing.T) {
 		{`{"name":"operations/2","done":true,"error":{"code":8,"message":"quota","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]}}`, KindQuota},
 		{`{"name":"operations/3","done":true,"error":{"code":14,"message":"unavailable"}}`, KindAmbiguous},
 		{`{"name":"operations/4","done":true,"error":{"code":5,"message":"gone"}}`, KindNotFound},
-		{`{"name":"operations/5","done":true,"error":{"code":7,"message":"denied"}}`, KindAuth},
+		{`{"name":"operations/5","done":true,"error":{"code":7,"message":"denied"}}`, KindDenied},
 		{`{"name":"operations/6"}`, KindAmbiguous},
 	}
 	for _, tc := range cases {
