@@ -51,7 +51,7 @@ func perAddress(ctx context.Context, a *app, emails []string, format string, rea
 			fmt.Fprintln(a.io.out, strings.TrimRight(fmt.Sprintf("%-40s %-14s %s", o.Email, o.Outcome, o.Detail), " "))
 		}
 		results = append(results, o)
-		if (invitations.IsAuth(o.cause) || invitations.IsDenied(o.cause)) {
+		if invitations.IsAuth(o.cause) || invitations.IsDenied(o.cause) {
 			return o.cause
 		}
 		if ctx.Err() != nil {
