@@ -1,0 +1,5 @@
+//go:build !windows
+
+package atomicfile
+
+func isWindowsDirSync(error) bool { return false }

@@ -1,0 +1,15 @@
+//go:build windows
+
+package atomicfile
+
+import (
+	"errors"
+	"io/fs"
+	"syscall"
+)
+
+// Windows cannot open a directory for writing, so Sync on one fails with
+// an access or handle error: the entry is durable with the file there.
+func isWindowsDirSync(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ERROR_ACCESS_DENIED) || errors.Is(err, syscall.EINVAL)
+}
