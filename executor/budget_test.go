@@ -100,8 +100,8 @@ func TestReadBackComesBeforeTheBudget(t *testing.T) {
 	}
 }
 
-// Ambiguous failures that never take effect are each read back, and after
-// the budget the item is failed but retryable.
+// Ambiguous failures that never take effect are each read back once, after
+// the settle delay, and after the budget the item is failed but retryable.
 func TestAmbiguousBudget(t *testing.T) {
 	e := budgetEnv(t)
 	c := &scripted{Client: e.client, email: "a@example.com", script: repeat("503", 100)}

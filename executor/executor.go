@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
@@ -57,7 +58,33 @@ type Config struct {
 	// Logger receives retries, read-backs and outcomes other than done at
 	// debug level; nil logs nothing.
 	Logger *slog.Logger
+
+	// Ledger is the customer's ledger and Source this journal's identity in
+	// it: before the first call for an address the intent is reserved there,
+	// and a call by another source since PlanCreated (or one still pending)
+	// skips the item. A nil Ledger skips that guard.
+	Ledger      *ledger.Ledger
+	Source      *ledger.Source
+	PlanCreated time.Time
+	// Moved holds, by address, the items whose invitation moved since the
+	// plan (see Refresh), with the state now: they are skipped.
+	Moved map[string]string
+	// SettleDelay is how long after a call's intent a request can still
+	// land: a read-back showing no change proves nothing before it. Zero
+	// means DefaultSettleDelay.
+	SettleDelay time.Duration
+	// RetryRejected takes up again the items an earlier run ended rejected.
+	RetryRejected bool
+	// Judge tells one address's refusal (a 403, 404 or 400 while other
+	// calls succeed) from a credential failure; nil treats a bare 403 as a
+	// credential failure.
+	Judge *invitations.Judge
 }
+
+// DefaultSettleDelay outlasts any request: the client gives up on a call
+// after 60 s (invitations.Config.CallTimeout), and a request held in
+// Google's front end past that is assumed to land within another minute.
+const DefaultSettleDelay = 2 * time.Minute
 
 // Stats count a run's progress; safe to read while Apply runs.
 type Stats struct {
@@ -67,6 +94,12 @@ type Stats struct {
 	// EarlierProblems counts items skipped because an earlier run ended
 	// them rejected, failed or in doubt.
 	EarlierProblems atomic.Int64
+	// Conflicts counts items skipped because another journal or command
+	// acted on the address (already_sent, in_flight); Moved those skipped
+	// because their invitation moved since the plan.
+	Conflicts, Moved atomic.Int64
+	// Parked is how many items wait, now, for the settle delay.
+	Parked atomic.Int64
 }
 
 // Finished is the number of items with an outcome this run.
@@ -126,6 +159,7 @@ func Apply(ctx context.Context, cfg Config, items Items, stats *Stats) error {
 	})
 	close(work)
 	wg.Wait()
+	r.parked.Wait()
 
 	if fatal := r.fatal.Load(); fatal != nil {
 		return *fatal
@@ -153,6 +187,9 @@ type run struct {
 	fatal     atomic.Pointer[error]
 	now       func() time.Time
 	log       *slog.Logger
+	// parked are the items waiting out the settle delay.
+	parked      sync.WaitGroup
+	settleDelay time.Duration
 }
 
 func newRun(ctx context.Context, cfg Config, stats *Stats) *run {
@@ -162,7 +199,10 @@ func newRun(ctx context.Context, cfg Config, stats *Stats) *run {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 30 * time.Second
 	}
-	r := &run{cfg: cfg, stats: stats, now: cfg.Now, log: cfg.Logger}
+	r := &run{cfg: cfg, stats: stats, now: cfg.Now, log: cfg.Logger, settleDelay: cfg.SettleDelay}
+	if r.settleDelay <= 0 {
+		r.settleDelay = DefaultSettleDelay
+	}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -200,18 +240,33 @@ func (r *run) admit(it planner.Item) bool {
 		r.stats.countEarlier(prev.Outcome)
 		return false
 	}
+	if now, ok := r.cfg.Moved[it.Email]; ok {
+		if _, pending := r.pending(it); !pending {
+			r.stats.Moved.Add(1)
+			r.record(it, outcome{kind: report.OutcomeSkipped, reason: planner.ReasonChangedSincePlan,
+				message: "the invitation moved since the plan: " + now}, 0, 0)
+			return false
+		}
+	}
 	return true
 }
 
-// retries says whether an earlier run's final outcome is taken up again:
-// failures that provably changed nothing always, in_doubt items only when
-// asked (they are read back first).
+// retries says whether an earlier run's final outcome is taken up again.
 func (r *run) retries(prev report.Record) bool {
+	return retried(prev, r.cfg.RetryInDoubt, r.cfg.RetryRejected)
+}
+
+// retried says whether a final outcome is taken up again: failures that
+// provably changed nothing always, in_doubt items (read back first) and
+// rejected ones only when asked.
+func retried(prev report.Record, inDoubt, rejected bool) bool {
 	switch prev.Outcome {
 	case report.OutcomeFailed:
 		return prev.NotSent
 	case report.OutcomeInDoubt:
-		return r.cfg.RetryInDoubt
+		return inDoubt
+	case report.OutcomeRejected:
+		return rejected
 	}
 	return false
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,6 +61,7 @@ type env struct {
 	planClient *invitations.Adapter
 	plan       string
 	dir        string
+	state      string // the ledger's folder
 	url        string
 }
 
@@ -90,7 +90,7 @@ func newEnvWorlds(t *testing.T, planWorld, applyWorld emulator.World, cfg emulat
 	}
 	_, _, planClient := serve(planWorld, emulator.Config{})
 	srv, url, c := serve(applyWorld, cfg)
-	e := &env{t: t, srv: srv, client: c, planClient: planClient, dir: t.TempDir(), url: url}
+	e := &env{t: t, srv: srv, client: c, planClient: planClient, dir: t.TempDir(), state: t.TempDir(), url: url}
 	e.plan = filepath.Join(e.dir, "plan.jsonl")
 	return e
 }
@@ -118,64 +118,87 @@ func (e *env) makePlan(input string, p planner.Policy) {
 }
 
 type applyOpts struct {
-	retryInDoubt bool
-	ctx          context.Context
-	client       Client
+	retryInDoubt  bool
+	retryRejected bool
+	noRefresh     bool
+	ctx           context.Context
+	client        Client
+	judge         bool          // tell refusals from credential failures with a probe
+	results       string        // journal path; default plan.results.jsonl
+	settle        time.Duration // default 20 ms
+	stats         *Stats
+	refreshed     *Refreshed
 }
 
-// apply runs Apply on the plan with the journal next to it, creating or
-// resuming it, and returns the stats.
+// apply opens the plan as the apply command does (journal, ledger, run
+// lock), refreshes, and applies, and returns the stats.
 func (e *env) apply(o applyOpts) (*Stats, error) {
 	e.t.Helper()
 	ctx := o.ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r, err := planner.OpenFile(e.plan)
+	results := o.results
+	if results == "" {
+		results = filepath.Join(e.dir, "plan.results.jsonl")
+	}
+	run, err := Open(OpenConfig{Plan: e.plan, Results: results, StateDir: e.state, Command: "apply"})
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, err
 	}
-	defer r.Close()
-	path := filepath.Join(e.dir, "plan.results.jsonl")
-	var j *report.Journal
-	var st *report.State
-	if _, serr := os.Stat(path); serr == nil {
-		j, st, err = report.Open(path)
-	} else {
-		j, err = report.Create(path, report.Header{Kind: report.Kind, Version: report.Version,
-			Plan: report.PlanRef{Path: e.plan}, Customer: customer, APIVersion: "v1", CreatedAt: time.Now()})
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer j.Close()
+	defer run.Close()
 	client := o.client
 	if client == nil {
 		client = e.client
 	}
-	stats := new(Stats)
+	retry := pace.Policy{Base: time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: 30}
+	reader, ok := client.(Reader)
+	if !ok {
+		reader = e.client // a wrapper of the sends: reads go straight to the server
+	}
+	var moved map[string]string
+	if !o.noRefresh {
+		ref, err := Refresh(ctx, RefreshConfig{Client: reader, Retry: retry, Listed: run.Plan.Header.Listed}, run.ToRefresh(o.retryRejected))
+		if err != nil {
+			return nil, err
+		}
+		if o.refreshed != nil {
+			*o.refreshed = ref
+		}
+		moved = ref.Moved
+	}
+	settle := o.settle
+	if settle == 0 {
+		settle = 20 * time.Millisecond
+	}
+	var judge *invitations.Judge
+	if o.judge {
+		judge = invitations.NewJudge(invitations.Probe(reader, nil))
+	}
+	stats := o.stats
+	if stats == nil {
+		stats = new(Stats)
+	}
 	err = Apply(ctx, Config{
-		Client: client, Journal: j, Resume: st, Write: pace.NewLimiter(0), Read: pace.NewLimiter(0),
-		MaxWorkers: 16, RetryInDoubt: o.retryInDoubt, Drain: 5 * time.Second,
-		Retry: pace.Policy{Base: time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: 30},
-	}, PlanItems(r), stats)
+		Client: client, Journal: run.Journal, Resume: run.Resume, Write: pace.NewLimiter(0), Read: pace.NewLimiter(0),
+		MaxWorkers: 16, RetryInDoubt: o.retryInDoubt, RetryRejected: o.retryRejected, Drain: 5 * time.Second,
+		Retry:  retry,
+		Ledger: run.Ledger, Source: run.Source, PlanCreated: run.Plan.Header.CreatedAt, Moved: moved,
+		SettleDelay: settle, Judge: judge,
+	}, run.Items(), stats)
 	return stats, err
 }
 
 // planned returns the plan's items by action.
 func (e *env) planned() map[planner.Action][]planner.Item {
 	e.t.Helper()
-	r, err := planner.OpenFile(e.plan)
+	p, err := planner.Load(e.plan)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer r.Close()
 	out := map[planner.Action][]planner.Item{}
-	if err := PlanItems(r)(func(it planner.Item) error {
+	for _, it := range p.Items {
 		out[it.Action] = append(out[it.Action], it)
-		return nil
-	}); err != nil {
-		e.t.Fatal(err)
 	}
 	return out
 }
@@ -265,22 +288,46 @@ func TestCancelCampaign(t *testing.T) {
 	}
 }
 
-func TestRejectedWhenStateChanged(t *testing.T) {
+// An invitation accepted between plan and apply: the refresh before the
+// first call skips it (changed_since_plan); without the refresh, the send is
+// refused by the API and the item is rejected. Nobody is emailed either way.
+func TestStateChangedSincePlan(t *testing.T) {
 	w := emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}, {Email: "b@example.com"}}}
 	changed := emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com", State: "ACCEPTED"}, {Email: "b@example.com"}}}
-	e := newEnvWorlds(t, w, changed, emulator.Config{})
-	e.makePlan("email\na@example.com\nb@example.com\n", planner.Policy{Action: planner.WantInvite})
-	stats, err := e.apply(applyOpts{})
-	if err != nil {
-		t.Fatal(err)
+	for _, noRefresh := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noRefresh=%v", noRefresh), func(t *testing.T) {
+			e := newEnvWorlds(t, w, changed, emulator.Config{})
+			e.makePlan("email\na@example.com\nb@example.com\n", planner.Policy{Action: planner.WantInvite})
+			var ref Refreshed
+			stats, err := e.apply(applyOpts{noRefresh: noRefresh, refreshed: &ref})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := e.outcomes()["a@example.com"]
+			if noRefresh {
+				if o.Outcome != report.OutcomeRejected || o.HTTPCode != 400 || !strings.Contains(o.Message, "FAILED_PRECONDITION") || stats.Rejected.Load() != 1 {
+					t.Fatalf("a: %+v", o)
+				}
+			} else {
+				if o.Outcome != report.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan || !strings.Contains(o.Message, "now ACCEPTED") || stats.Moved.Load() != 1 {
+					t.Fatalf("a: %+v", o)
+				}
+				if ref.How != "get" || ref.Calls != 2 || ref.Checked != 2 {
+					t.Fatalf("refresh %+v, want 2 gets for 2 items", ref)
+				}
+			}
+			if stats.Done.Load() != 1 || e.srv.State().Calls["send"] != 2-btoi(!noRefresh) {
+				t.Fatalf("done %d, sends %d", stats.Done.Load(), e.srv.State().Calls["send"])
+			}
+		})
 	}
-	outs := e.outcomes()
-	if o := outs["a@example.com"]; o.Outcome != report.OutcomeRejected || o.HTTPCode != 400 || !strings.Contains(o.Message, "FAILED_PRECONDITION") {
-		t.Fatalf("a: %+v", o)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
-	if stats.Rejected.Load() != 1 || stats.Done.Load() != 1 {
-		t.Fatalf("stats rejected %d done %d", stats.Rejected.Load(), stats.Done.Load())
-	}
+	return 0
 }
 
 func TestAuthFailureStopsTheRun(t *testing.T) {

@@ -85,7 +85,11 @@ func TestResumeReconcilesIntents(t *testing.T) {
 
 	// The "killed" run: intents for three items; only the first call landed.
 	path := filepath.Join(e.dir, "plan.results.jsonl")
-	j, err := report.Create(path, report.Header{Kind: report.Kind, Version: report.Version, Plan: report.PlanRef{Path: e.plan}, Customer: customer, CreatedAt: time.Now()})
+	p, err := planner.Load(e.plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := report.Create(path, report.Header{Plan: report.PlanRef{Path: e.plan, SHA256: p.SHA256}, Customer: customer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
@@ -14,6 +16,7 @@ import (
 // outcome is how an item ended.
 type outcome struct {
 	kind      string // report.Outcome*
+	reason    string // replaces the plan's reason when apply decided otherwise
 	httpCode  int
 	message   string
 	operation string
@@ -33,25 +36,41 @@ type task struct {
 	// ambiguous counts this run's calls whose outcome was unknown and that
 	// a read-back then showed had not taken effect.
 	ambiguous int
+	// intentAt is when the latest call's intent was recorded: a request
+	// can land until the settle delay after it.
+	intentAt time.Time
+	// reserved: the ledger holds this run's intent for the item.
+	reserved bool
 }
 
-// process drives one item to an outcome: reconcile what an earlier run left
-// unknown, then call, and after an ambiguous failure read the invitation
-// back; call again only when that shows the call did not take effect. When
-// the run is halting, an item whose fate is not known is left without an
-// outcome: its intent makes the next run read it back first.
+// process drives one item to an outcome: settle what an earlier run left
+// unknown, then reserve the address in the ledger and call; after an
+// ambiguous failure read the invitation back, and call again only when that
+// shows, once no request can still land, that the call did not take
+// effect. When the run is halting, an item whose fate is not known is left
+// without an outcome: its intent makes the next run read it back first.
 func (r *run) process(it planner.Item) {
 	t := &task{it: it}
 	if prev, ok := r.pending(it); ok {
-		t.attempts = prev.Attempt
-		if !r.settle(t, "an earlier run was stopped during this call") {
+		t.attempts, t.intentAt = prev.Attempt, prev.At
+		r.settle(t, "an earlier run was stopped during this call")
+		return
+	}
+	if prev, ok := r.final(it); ok {
+		t.attempts, t.intentAt = prev.Attempts, prev.At
+		if prev.Outcome == report.OutcomeInDoubt {
+			r.settle(t, "an earlier run left it in doubt")
 			return
 		}
-	} else if prev, ok := r.final(it); ok {
-		t.attempts = prev.Attempts
-		if prev.Outcome == report.OutcomeInDoubt && !r.settle(t, "an earlier run left it in doubt") {
-			return
-		}
+	}
+	r.attempt(t)
+}
+
+// attempt reserves the address (once) and calls until the item has an
+// outcome, or parks it after an ambiguous failure.
+func (r *run) attempt(t *task) {
+	if !r.reserve(t) {
+		return
 	}
 	for {
 		res, err := r.call(t)
@@ -60,20 +79,23 @@ func (r *run) process(it planner.Item) {
 			r.finish(t, outcome{kind: report.OutcomeDone, operation: res.Operation, detail: resultDetail(res)})
 			return
 		case errors.Is(err, errStopped):
+			r.release(t)
 			return
-		case (invitations.IsAuth(err) || invitations.IsDenied(err)):
+		case invitations.IsAuth(err):
 			r.abort(err)
 			return
-		case invitations.IsPrecondition(err), invitations.IsNotFound(err):
+		case invitations.IsDenied(err), invitations.IsNotFound(err), invitations.KindOf(err) == invitations.KindInvalid:
+			r.refused(t, err)
+			return
+		case invitations.IsPrecondition(err):
 			r.finish(t, failure(report.OutcomeRejected, err, "the invitation's state changed since the plan"))
 			return
 		case r.stopped():
 			return
 		case invitations.IsAmbiguous(err):
-			if !r.settle(t, "the call failed after it may have taken effect: "+err.Error()) {
-				return
-			}
 			r.stats.Retries.Add(1)
+			r.settle(t, "the call failed after it may have taken effect: "+err.Error())
+			return
 		case invitations.IsRetryable(err):
 			o := failure(report.OutcomeFailed, err, "nothing was sent: the retry budget ran out; resume tries it again")
 			o.notSent = true
@@ -83,6 +105,74 @@ func (r *run) process(it planner.Item) {
 			r.finish(t, failure(report.OutcomeFailed, err, ""))
 			return
 		}
+	}
+}
+
+// reserve records the intent in the customer's ledger, the atomic step that
+// stops two journals or processes from both acting on one address. Another
+// source's call since the plan makes the item skipped, naming that source.
+func (r *run) reserve(t *task) bool {
+	l := r.cfg.Ledger
+	if l == nil || t.reserved {
+		return true
+	}
+	if r.stopped() {
+		return false
+	}
+	act, err := ledger.ParseAction(string(t.it.Action))
+	if err != nil {
+		r.abort(err)
+		return false
+	}
+	err = l.Reserve(r.calls, ledger.Claim{Source: r.cfg.Source, Email: t.it.Email, Action: act, After: r.cfg.PlanCreated})
+	var c *ledger.Conflict
+	switch {
+	case errors.As(err, &c):
+		r.stats.Conflicts.Add(1)
+		reason, next := planner.ReasonAlreadySent, ""
+		if c.Effect == ledger.Pending {
+			reason = planner.ReasonInFlight
+			if c.Source.Journal != "" {
+				next = "; when it has ended, 'invitectl resume " + c.Source.Journal + "' settles it"
+			}
+		}
+		r.finish(t, outcome{kind: report.OutcomeSkipped, reason: reason, message: c.Error() + next})
+		return false
+	case err != nil:
+		r.abort(fmt.Errorf("record intent in the ledger: %w", err))
+		return false
+	}
+	t.reserved = true
+	return true
+}
+
+// release settles a reservation whose call never left.
+func (r *run) release(t *task) {
+	if t.reserved && t.attempts == 0 && r.cfg.Ledger != nil {
+		act, _ := ledger.ParseAction(string(t.it.Action))
+		_ = r.cfg.Ledger.Record(context.WithoutCancel(r.calls), r.cfg.Source, t.it.Email, act, ledger.None)
+	}
+}
+
+// refused ends an item the API refused for this address alone, or stops
+// the run when a probe shows the credentials are at fault.
+func (r *run) refused(t *task, err error) {
+	if r.cfg.Judge == nil {
+		if invitations.IsDenied(err) {
+			r.abort(err)
+			return
+		}
+	} else {
+		err = r.cfg.Judge.Judge(r.halt, err)
+	}
+	switch {
+	case invitations.IsAuth(err):
+		r.abort(err)
+	case r.cfg.Judge != nil && !invitations.IsRefusal(err):
+		// The probe was cut short by an interrupt: decide next run.
+		r.release(t)
+	default:
+		r.finish(t, failure(report.OutcomeRejected, err, "refused for this address only (other calls succeed); 'resume --retry-rejected' tries it again"))
 	}
 }
 
@@ -97,8 +187,11 @@ func (r *run) call(t *task) (invitations.Result, error) {
 			return errStopped
 		}
 		t.attempts++
+		t.intentAt = r.now()
 		if err := r.cfg.Journal.Append(r.intent(t)); err != nil {
-			return fmt.Errorf("record intent: %w", err)
+			t.attempts--
+			r.abort(fmt.Errorf("record intent: %w", err))
+			return errStopped
 		}
 		r.stats.Calls.Add(1)
 		var err error
@@ -132,22 +225,47 @@ func (r *run) writeVerdict(t *task) pace.Classifier {
 }
 
 func (r *run) intent(t *task) report.Record {
-	return report.Record{Type: report.TypeIntent, At: r.now().UTC(), Row: t.it.Row, Email: t.it.Email,
+	return report.Record{Type: report.TypeIntent, At: t.intentAt.UTC(), Row: t.it.Row, Email: t.it.Email,
 		Action: string(t.it.Action), Reason: t.it.Reason, Attempt: t.attempts}
 }
 
+// finish records an item's outcome: in the ledger first when a call was
+// made or reserved (so another process sees it settled), then in the
+// journal.
 func (r *run) finish(t *task, o outcome) {
 	if o.kind != report.OutcomeDone {
 		r.log.Debug("outcome", "email", t.it.Email, "action", t.it.Action, "outcome", o.kind, "message", o.message, "detail", o.detail)
 	}
+	if r.cfg.Ledger != nil && (t.reserved || t.attempts > 0) {
+		act, _ := ledger.ParseAction(string(t.it.Action))
+		if err := r.cfg.Ledger.Record(context.WithoutCancel(r.calls), r.cfg.Source, t.it.Email, act, effectOf(o)); err != nil {
+			r.abort(fmt.Errorf("record the outcome of %s in the ledger: %w", t.it.Email, err))
+			return
+		}
+	}
 	r.record(t.it, o, t.attempts, t.quota)
+}
+
+// effectOf is what the ledger learns from an outcome.
+func effectOf(o outcome) ledger.Effect {
+	switch {
+	case o.kind == report.OutcomeDone:
+		return ledger.Took
+	case o.kind == report.OutcomeRejected, o.kind == report.OutcomeSkipped, o.notSent:
+		return ledger.None
+	}
+	return ledger.Unknown
 }
 
 // record appends an item's outcome and counts it. Outcomes of items that
 // made calls wait for durability; the others need not.
 func (r *run) record(it planner.Item, o outcome, attempts, quota int) {
+	reason := it.Reason
+	if o.reason != "" {
+		reason = o.reason
+	}
 	rec := report.Record{Type: report.TypeOutcome, At: r.now().UTC(), Row: it.Row, Email: it.Email,
-		Action: string(it.Action), Reason: it.Reason, Outcome: o.kind, Attempts: attempts, QuotaErrors: quota,
+		Action: string(it.Action), Reason: reason, Outcome: o.kind, Attempts: attempts, QuotaErrors: quota,
 		HTTPCode: o.httpCode, Message: o.message, Operation: o.operation, Detail: o.detail, NotSent: o.notSent}
 	if attempts == 0 {
 		r.cfg.Journal.AppendAsync(rec)

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
@@ -24,14 +25,22 @@ const (
 	moved                      // the invitation left the state the call needs
 )
 
-// settle reads the invitation back after an unknown outcome. It returns
-// true when the call provably did not happen and may be made; otherwise it
-// records the outcome (done, rejected, in_doubt, or failed when calls keep
-// failing without effect) and returns false. When the run halts it records
-// nothing.
-func (r *run) settle(t *task, why string) bool {
+// settle reads the invitation back after an unknown outcome and decides:
+// done, rejected, in doubt, or failed when calls keep failing without
+// effect, each recorded; or, when the call provably did not happen, call
+// again. A read-back that shows no change proves that only once the
+// original request can no longer land, so until the settle delay has
+// passed since the call's intent the item is parked (the run goes on with
+// the others), and read back then: one read, when it can decide. When the run halts, nothing is
+// recorded and the intent stays for the next run, which honours the same
+// delay from the same intent.
+func (r *run) settle(t *task, why string) {
 	if r.stopped() {
-		return false
+		return
+	}
+	if wait := t.intentAt.Add(r.settleDelay).Sub(r.now()); wait > 0 {
+		r.park(t, wait, why) // one read-back, once it can decide
+		return
 	}
 	var inv invitations.Invitation
 	_, err := pace.Do(r.halt, r.cfg.Read, r.cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
@@ -40,40 +49,57 @@ func (r *run) settle(t *task, why string) bool {
 	})
 	switch {
 	case r.stopped():
-		return false
+		return
 	case err == nil:
 		r.stats.Reconciled.Add(1)
 	case invitations.IsNotFound(err):
 		r.stats.Reconciled.Add(1)
 		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why,
 			detail: "get shows no invitation (an account created in the last 48 hours is not visible): check later with 'invitectl get', then resume --retry-in-doubt"})
-		return false
-	case (invitations.IsAuth(err) || invitations.IsDenied(err)):
+		return
+	case invitations.IsAuth(err):
 		r.abort(err)
-		return false
+		return
 	default:
 		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: "could not read the invitation back: " + err.Error()})
-		return false
+		return
 	}
 	v, detail := compare(t.it.Action, t.it.Observed, inv)
 	r.log.Debug("read back after an unknown outcome", "email", t.it.Email, "why", why, "verdict", v.String(), "detail", detail)
 	switch v {
 	case happened:
 		r.finish(t, outcome{kind: report.OutcomeDone, message: why, detail: "reconciled: " + detail})
-		return false
+		return
 	case moved:
 		r.finish(t, outcome{kind: report.OutcomeRejected, message: why, detail: detail})
-		return false
+		return
 	case undecidable:
 		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: detail})
-		return false
+		return
 	}
 	if t.ambiguous++; t.ambiguous > r.cfg.Retry.Attempts() {
 		r.finish(t, outcome{kind: report.OutcomeFailed, message: why, notSent: true,
 			detail: fmt.Sprintf("%d calls failed without taking effect (read back each time); resume tries it again", t.ambiguous)})
-		return false
+		return
 	}
-	return true
+	r.attempt(t)
+}
+
+// park settles the item once wait has passed, unless the run
+// halts first. It does not hold a worker meanwhile.
+func (r *run) park(t *task, wait time.Duration, why string) {
+	r.log.Debug("parked until no request can land", "email", t.it.Email, "wait", wait)
+	r.stats.Parked.Add(1)
+	r.parked.Go(func() {
+		defer r.stats.Parked.Add(-1)
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			r.settle(t, why)
+		case <-r.halt.Done():
+		}
+	})
 }
 
 // compare decides from the invitation now against what the plan observed.

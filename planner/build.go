@@ -89,6 +89,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 	if err != nil {
 		return hdr, err
 	}
+	hdr.Listed = listed.counts()
 
 	// Any failure (a check's auth error, a failed emit) cancels the run.
 	// errgroup.WithContext is not used: its context also ends when Wait

@@ -262,38 +262,51 @@ func (it Item) validate() error {
 	return nil
 }
 
-// Verify reads a whole plan before it is applied: every item must parse,
+// Loaded is a whole plan, read once and verified.
+type Loaded struct {
+	Header Header
+	// Summary is recounted from the items, which an edited plan's header
+	// may no longer match.
+	Summary Summary
+	Items   []Item
+	// SHA256 is the hash of exactly the bytes the items were read from; the
+	// results journal records it to recognise its plan.
+	SHA256 string
+}
+
+// Load reads a whole plan before it is applied, in one pass: every item must
+// parse, every acting item's address must already be in address.Key form,
 // and no address may have two send or cancel items (apply keys its journal
-// by address). It returns the header, the summary recounted from the items
-// (which an edited plan may no longer match) and the file's sha256, which
-// the results journal records to recognise its plan.
-func Verify(path string) (Header, Summary, string, error) {
+// by address). The bytes hashed are the bytes parsed, so what is applied is
+// what the hash names.
+func Load(path string) (*Loaded, error) {
 	h := sha256.New()
 	r, err := openFile(path, h)
 	if err != nil {
-		return Header{}, Summary{}, "", err
+		return nil, err
 	}
 	defer r.Close()
-	var sum Summary
+	p := &Loaded{Header: r.Header}
 	acting := map[string]int{}
 	for {
 		it, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return r.Header, sum, hex.EncodeToString(h.Sum(nil)), nil
+			p.SHA256 = hex.EncodeToString(h.Sum(nil))
+			return p, nil
 		}
 		if err != nil {
-			return r.Header, sum, "", err
+			return nil, err
 		}
 		if it.Action != ActionNone {
-			key := it.Email
-			if !address.IsKey(key) {
-				return r.Header, sum, "", &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s item for %q: the address is not in its normal form (trimmed, lower-case, valid); plan again", it.Action, it.Email)}
+			if !address.IsKey(it.Email) {
+				return nil, &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s item for %q: the address is not in its normal form (trimmed, lower-case, valid); plan again", it.Action, it.Email)}
 			}
-			if first, dup := acting[key]; dup {
-				return r.Header, sum, "", &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s has a second %s item (the first is on line %d)", it.Email, it.Action, first)}
+			if first, dup := acting[it.Email]; dup {
+				return nil, &PlanError{Path: path, Line: r.Line(), Msg: fmt.Sprintf("%s has a second %s item (the first is on line %d)", it.Email, it.Action, first)}
 			}
-			acting[key] = r.Line()
+			acting[it.Email] = r.Line()
 		}
-		sum.Add(it)
+		p.Summary.Add(it)
+		p.Items = append(p.Items, it)
 	}
 }

@@ -169,7 +169,7 @@ func TestNextRefusesCorruptItems(t *testing.T) {
 	}
 }
 
-func TestVerify(t *testing.T) {
+func TestLoad(t *testing.T) {
 	write := func(lines ...string) string {
 		path := filepath.Join(t.TempDir(), "p.jsonl")
 		_ = os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
@@ -180,23 +180,24 @@ func TestVerify(t *testing.T) {
 		return fmt.Sprintf(`{"row":%d,"email":%q,"action":"send","reason":"not_yet_sent","observed":null,"invitable":true}`, row, email)
 	}
 	good := write(hdr, send(2, "a@example.com"), `{"row":3,"email":"a@example.com","action":"none","reason":"duplicate","observed":null,"invitable":null,"firstRow":2}`)
-	_, sum, hash, err := Verify(good)
-	if err != nil || sum.Send != 1 || sum.None != 1 {
-		t.Fatalf("Verify = %+v, %v; want the recount 1 send, 1 none", sum, err)
+	p, err := Load(good)
+	if err != nil || p.Summary.Send != 1 || p.Summary.None != 1 || len(p.Items) != 2 {
+		t.Fatalf("Load = %+v, %v; want the recount 1 send, 1 none", p, err)
 	}
+	hash := p.SHA256
 	raw, _ := os.ReadFile(good)
 	if want := fmt.Sprintf("%x", sha256.Sum256(raw)); hash != want {
 		t.Fatalf("hash %s, want %s", hash, want)
 	}
-	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "a@example.com")))
+	_, err = Load(write(hdr, send(2, "a@example.com"), send(3, "a@example.com")))
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "second send") {
 		t.Fatalf("two sends to one address: %v", err)
 	}
-	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), send(3, "A@example.com")))
+	_, err = Load(write(hdr, send(2, "a@example.com"), send(3, "A@example.com")))
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "normal form") {
 		t.Fatalf("a case variant: %v", err)
 	}
-	_, _, _, err = Verify(write(hdr, send(2, "a@example.com"), `{"row":3,`))
+	_, err = Load(write(hdr, send(2, "a@example.com"), `{"row":3,`))
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("corrupt last line: %v", err)
 	}
@@ -205,10 +206,10 @@ func TestVerify(t *testing.T) {
 // One address four times, differing only by surrounding white space (a
 // space, a tab, a no-break space): the API port would trim them all to one
 // address, so the plan is refused at the first variant, by line.
-func TestVerifyRefusesUnnormalisedAddresses(t *testing.T) {
-	_, _, _, err := Verify(filepath.Join("testdata", "plan-whitespace-variants.jsonl"))
+func TestLoadRefusesUnnormalisedAddresses(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "plan-whitespace-variants.jsonl"))
 	var pe *PlanError
 	if !errors.As(err, &pe) || pe.Line != 3 || !strings.Contains(pe.Msg, "normal form") {
-		t.Fatalf("Verify = %v; want a PlanError at line 3 about the normal form", err)
+		t.Fatalf("Load = %v; want a PlanError at line 3 about the normal form", err)
 	}
 }

@@ -170,3 +170,17 @@ func (x *index) each(st invitations.State, fn func(email string, e *entry)) {
 		}
 	}
 }
+
+// counts is the number of listed invitations by state.
+func (x *index) counts() map[invitations.State]int {
+	n := map[invitations.State]int{}
+	for i := range x.entries {
+		e := &x.entries[i]
+		if e.flags&entryWhole != 0 {
+			n[x.whole[e.off].State]++
+		} else {
+			n[x.states[e.state]]++
+		}
+	}
+	return n
+}

@@ -40,10 +40,24 @@ const (
 	ReasonNotListed         = "not_listed"
 	ReasonNotInInput        = "not_in_input"
 	ReasonCheckFailed       = "check_failed"
+	ReasonCheckRefused      = "check_refused"
+	// Reasons that come from the ledger: invitectl itself acted on the
+	// address lately (the API may not show it yet) or still is.
+	ReasonRecentlySent      = "recently_sent"
+	ReasonRecentlyCancelled = "recently_cancelled"
+	ReasonInFlight          = "in_flight"
 	ReasonInvalidEmail      = "invalid_email"
 	ReasonInvalidRow        = "invalid_row"
 	ReasonDuplicate         = "duplicate"
 	ReasonNoAction          = "no_action"
+)
+
+// Reasons of a skipped outcome that apply decides: another journal or
+// command acted on the address after the plan was made, or the invitation
+// moved since the plan (the refresh before the first call saw it).
+const (
+	ReasonAlreadySent      = "already_sent"
+	ReasonChangedSincePlan = "changed_since_plan"
 )
 
 // Wanted is what a row asks for.
@@ -89,6 +103,11 @@ type Header struct {
 	Source     Source    `json:"source"`
 	Policy     Policy    `json:"policy"`
 	Summary    Summary   `json:"summary"`
+	// Listed counts the listed invitations by state when planning; apply
+	// sizes its refresh from it (a listing costs one call per 200).
+	Listed map[invitations.State]int `json:"listed,omitempty"`
+	// LagWindow is how far back the ledger was consulted.
+	LagWindow Duration `json:"lagWindow,omitempty"`
 }
 
 // Source identifies the input the plan was computed from.

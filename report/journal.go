@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/atomicfile"
 )
 
 // Journal appends records to a locked journal file.
@@ -51,67 +53,43 @@ func defaultOptions() options {
 	return options{sync: (*os.File).Sync}
 }
 
-// Create makes a new journal at path, refusing if the file exists, writes the
-// header durably (file and directory entry) and holds an exclusive lock on it
-// until Close. Kind and Version are filled in, and CreatedAt when zero.
+// Create makes a new journal at path, refusing (fs.ErrExist) if the file
+// exists. The file appears whole: the header is written and made durable in
+// a temporary file that is then linked into place, so a crash never leaves
+// an empty or headless journal. Kind and Version are filled in, and
+// CreatedAt when zero. One process appends at a time: the executor holds
+// the plan's run lock (see ledger.LockRun) while it does.
 func Create(path string, h Header) (*Journal, error) {
 	return create(path, h, defaultOptions())
 }
 
 func create(path string, h Header, o options) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, existsError(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create results journal: %w", err)
-	}
-	fail := func(err error) (*Journal, error) {
-		f.Close()
-		os.Remove(path)
-		return nil, err
-	}
-	if err := lockFile(f); err != nil {
-		// Someone opened the file we just created: leave it to them.
-		f.Close()
-		return nil, lockError(path, err)
-	}
 	h.Kind, h.Version = Kind, Version
 	if h.CreatedAt.IsZero() {
 		h.CreatedAt = time.Now().UTC()
 	}
 	line, err := encode(h)
 	if err != nil {
-		return fail(fmt.Errorf("create results journal %s: %w", path, err))
+		return nil, fmt.Errorf("create results journal %s: %w", path, err)
 	}
-	if _, err := f.Write(line); err != nil {
-		return fail(fmt.Errorf("create results journal %s: %w", path, err))
+	err = atomicfile.CreateNew(path, func(w io.Writer) error { _, err := w.Write(line); return err })
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("results journal %s already exists (resume it, or choose another file): %w", path, fs.ErrExist)
 	}
-	if err := o.sync(f); err != nil {
-		return fail(fmt.Errorf("create results journal %s: sync: %w", path, err))
+	if err != nil {
+		return nil, fmt.Errorf("create results journal: %w", err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return fail(fmt.Errorf("create results journal %s: %w", path, err))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("create results journal: %w", err)
 	}
 	return start(path, f, o), nil
 }
 
-// existsError says why Create refused an existing file: in use by another
-// run (ErrLocked) or left by an earlier one (fs.ErrExist).
-func existsError(path string) error {
-	if f, err := os.Open(path); err == nil {
-		defer f.Close()
-		if lerr := lockFile(f); lerr != nil {
-			return lockError(path, lerr)
-		}
-	}
-	return fmt.Errorf("results journal %s already exists (resume it, or choose another file): %w", path, fs.ErrExist)
-}
-
-// Open reopens an existing journal for appending, as resume does: it takes
-// the lock, reads every record into a State, and truncates a torn last line
-// (a crash mid-write: no trailing newline or not valid JSON), which was never
-// acknowledged as durable.
+// Open reopens an existing journal for appending, as resume does: it reads
+// every record into a State and truncates a torn last line (a crash
+// mid-write: no trailing newline or not valid JSON), which was never
+// acknowledged as durable. An empty file is refused with ErrEmpty.
 func Open(path string) (*Journal, *State, error) {
 	return open(path, defaultOptions())
 }
@@ -120,10 +98,6 @@ func open(path string, o options) (*Journal, *State, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open results journal: %w", err)
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, nil, lockError(path, err)
 	}
 	st, good, err := readState(f, path)
 	if err != nil {
@@ -298,8 +272,7 @@ func (j *Journal) write(buf []byte) error {
 	return nil
 }
 
-// Close flushes what is queued, makes it durable, releases the lock and
-// closes the file. It returns the first write error of the journal's life,
+// Close flushes what is queued, makes it durable and closes the file. It returns the first write error of the journal's life,
 // if any. Idempotent.
 func (j *Journal) Close() error {
 	j.closeOnce.Do(func() {
@@ -311,9 +284,6 @@ func (j *Journal) Close() error {
 		j.mu.Lock()
 		err := j.err
 		j.mu.Unlock()
-		if uerr := unlockFile(j.f); uerr != nil && err == nil {
-			err = fmt.Errorf("results journal %s: unlock: %w", j.path, uerr)
-		}
 		if cerr := j.f.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("results journal %s: close: %w", j.path, cerr)
 		}
@@ -343,17 +313,4 @@ func encodeRecords(recs []Record) ([]byte, error) {
 		}
 	}
 	return b.Bytes(), nil
-}
-
-// syncDir makes a new or renamed directory entry durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }

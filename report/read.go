@@ -207,7 +207,7 @@ func readHeader(br *bufio.Reader, name string, res *scanResult) error {
 	case err != nil:
 		return fmt.Errorf("read %s line 1: %w", name, err)
 	case len(line) == 0 && !complete:
-		return fmt.Errorf("read %s: empty file: %w", name, ErrNotJournal)
+		return fmt.Errorf("read %s: %w", name, ErrEmpty)
 	case !complete:
 		return fmt.Errorf("read %s line 1: incomplete header (was its creation interrupted?): %w", name, ErrNotJournal)
 	}

@@ -3,8 +3,9 @@ package report
 import (
 	"errors"
 	"fmt"
-	"github.com/invitectl/invitectl/pkg/address"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/address"
 )
 
 // Journal identity; Open and Read refuse anything else.
@@ -44,6 +45,9 @@ type Header struct {
 	Customer   string    `json:"customer"`
 	APIVersion string    `json:"apiVersion"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// LedgerSource is the ID under which the customer's ledger records this
+	// journal's calls, the same across all its runs.
+	LedgerSource string `json:"ledgerSource,omitempty"`
 }
 
 // PlanRef names the plan a journal executes.
@@ -125,9 +129,10 @@ func ItemKey(row int, email, action string) string {
 }
 
 var (
-	// ErrLocked is returned when another process (or another Journal in this
-	// process) holds the journal's lock.
-	ErrLocked = errors.New("journal is locked")
+	// ErrEmpty is returned for an empty file: no journal was ever written
+	// there (since Create writes whole, only an older version or another
+	// program leaves one). It matches ErrNotJournal too.
+	ErrEmpty = fmt.Errorf("empty file: %w", ErrNotJournal)
 	// ErrNotJournal is returned for a file that is not a results journal of
 	// this version.
 	ErrNotJournal = errors.New("not an invitectl results journal")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 )
 
 // ioStreams is where a command reads and writes: stdout for data, stderr for
@@ -62,6 +63,7 @@ type globalOptions struct {
 	subject      string
 	impersonate  string
 	authEndpoint string
+	stateDir     string
 }
 
 // app is the state shared by the commands of one invocation.
@@ -69,6 +71,8 @@ type app struct {
 	io     ioStreams
 	opts   globalOptions
 	logger *slog.Logger
+	// stateDir holds the customers' ledgers and the run locks.
+	stateDir string
 	// cleanup runs when the command ends (the sandbox's server).
 	cleanup []func()
 }
@@ -138,6 +142,7 @@ interruption.`,
 	f.StringVar(&a.opts.credentials, "credentials", "", "service-account JSON key with domain-wide delegation (env INVITECTL_CREDENTIALS); needs --subject")
 	f.StringVar(&a.opts.subject, "subject", "", "administrator the service account acts as (env INVITECTL_SUBJECT)")
 	f.StringVar(&a.opts.impersonate, "impersonate-service-account", "", "service account to impersonate without a key, from Application Default Credentials (env INVITECTL_IMPERSONATE_SERVICE_ACCOUNT); needs --subject")
+	f.StringVar(&a.opts.stateDir, "state-dir", "", "folder of the per-customer ledgers of every send and cancel (env INVITECTL_STATE_DIR; default $XDG_STATE_HOME/invitectl, ~/.local/state/invitectl, or %LocalAppData%\\invitectl on Windows)")
 	f.StringVar(&a.opts.authEndpoint, "auth-endpoint", "", "base URL that replaces Google's token and IAM Credentials endpoints, for an emulator or a test proxy (env INVITECTL_AUTH_ENDPOINT)")
 	_ = f.MarkHidden("auth-endpoint")
 	f.BoolVar(&a.opts.sandbox, "sandbox", false, "run against an in-process emulator seeded from samples/world.json: no Google account needed, nothing leaves the machine")
@@ -184,6 +189,9 @@ func (a *app) setup() error {
 		if err := a.startSandbox(); err != nil {
 			return err
 		}
+	}
+	if err := a.setupStateDir(); err != nil {
+		return err
 	}
 	switch a.opts.apiVersion {
 	case invitations.V1, invitations.V1Beta1:
@@ -290,4 +298,28 @@ func (a *app) progressOut() io.Writer {
 		return nil
 	}
 	return a.io.errOut
+}
+
+// setupStateDir picks the ledger's folder: --state-dir, INVITECTL_STATE_DIR,
+// the platform's per-user state folder, or, in the sandbox, a throwaway one
+// (the sandbox's world lasts one command, so must its memory of sends).
+func (a *app) setupStateDir() error {
+	switch {
+	case a.opts.stateDir != "":
+		a.stateDir = a.opts.stateDir
+	case a.opts.sandbox:
+		dir, err := os.MkdirTemp("", "invitectl-sandbox-state-")
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		a.stateDir = dir
+		a.cleanup = append(a.cleanup, func() { _ = os.RemoveAll(dir) })
+	default:
+		dir, err := ledger.Dir(a.io.getenv)
+		if err != nil {
+			return usageError{err}
+		}
+		a.stateDir = dir
+	}
+	return nil
 }

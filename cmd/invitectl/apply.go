@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +14,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/invitectl/invitectl/executor"
+	"github.com/invitectl/invitectl/pkg/atomicfile"
+	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
 	"github.com/invitectl/invitectl/planner"
@@ -23,13 +24,16 @@ import (
 
 // applyFlags are the flags of apply, resume and run that shape execution.
 type applyFlags struct {
-	results      string
-	writeQPS     float64
-	readQPS      float64
-	workers      int
-	yes          bool
-	retryInDoubt bool
-	maxPlanAge   time.Duration
+	results       string
+	writeQPS      float64
+	readQPS       float64
+	workers       int
+	yes           bool
+	retryInDoubt  bool
+	retryRejected bool
+	noRefresh     bool
+	settleDelay   time.Duration
+	maxPlanAge    time.Duration
 }
 
 func (f *applyFlags) register(fs *pflag.FlagSet, withReadQPS bool) {
@@ -41,6 +45,9 @@ func (f *applyFlags) register(fs *pflag.FlagSet, withReadQPS bool) {
 	fs.IntVar(&f.workers, "workers", 256, "most calls in flight; the pool sizes itself below this from the rate and the latency")
 	fs.BoolVarP(&f.yes, "yes", "y", false, "apply without asking for confirmation")
 	fs.BoolVar(&f.retryInDoubt, "retry-in-doubt", false, "read back items an earlier run left in_doubt and retry those provably not done")
+	fs.BoolVar(&f.retryRejected, "retry-rejected", false, "call again for items an earlier run ended rejected (refused for that address)")
+	fs.BoolVar(&f.noRefresh, "no-refresh", false, "skip reading the invitations' current states before the first call (changes since the plan then go unnoticed)")
+	fs.DurationVar(&f.settleDelay, "settle-delay", executor.DefaultSettleDelay, "after a call whose outcome is unknown (timeout, reset, 5xx, a killed run), how long from its intent until a read-back showing no change proves it did not happen")
 	fs.DurationVar(&f.maxPlanAge, "max-plan-age", 0, "refuse a plan older than this (default: warn after 24h)")
 }
 
@@ -52,6 +59,8 @@ func (f *applyFlags) check() error {
 		return usagef("--workers must be at least 1")
 	case f.maxPlanAge < 0:
 		return usagef("--max-plan-age must not be negative")
+	case f.settleDelay < 0:
+		return usagef("--settle-delay must not be negative")
 	}
 	return nil
 }
@@ -111,51 +120,81 @@ invitation back, and the rest is applied.`,
 	return cmd
 }
 
-// resultsPath is the default journal for a plan: NAME.results.jsonl.
-func resultsPath(plan string) string {
-	return strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"
-}
-
 // apply runs a plan; confirm asks first (apply, run) unless --yes.
 func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm bool) error {
-	plan, sum, err := a.openPlan(planPath, f)
-	if err != nil {
+	command := "apply"
+	if !confirm {
+		command = "resume"
+	}
+	run, err := executor.Open(executor.OpenConfig{
+		Plan: planPath, Results: f.results, Customer: a.opts.customer, StateDir: a.stateDir,
+		MaxPlanAge: f.maxPlanAge, Command: command,
+		Confirm: func(r *executor.Run) error {
+			for _, w := range r.Warnings {
+				fmt.Fprintln(a.io.errOut, "warning: "+w)
+			}
+			if !confirm || f.yes {
+				return nil
+			}
+			return a.confirm(r.Plan.Header, r.Plan.Summary, planPath)
+		},
+	})
+	var usage *executor.UsageError
+	switch {
+	case errors.As(err, &usage):
+		return usageError{err}
+	case err != nil:
 		return err
 	}
-	defer plan.Close()
-	if f.results == "" {
-		f.results = resultsPath(planPath)
-	}
-	if confirm && !f.yes {
-		if err := a.confirm(plan.Header, planPath); err != nil {
-			return err
-		}
-	}
-	j, resume, err := openJournal(f.results, planPath, sum, plan.Header)
-	if err != nil {
-		return err
+	defer run.Close()
+	h := run.Plan.Header
+	a.opts.customer = h.Customer
+	if h.APIVersion != "" {
+		a.opts.apiVersion = h.APIVersion
 	}
 	client, err := a.client(ctx, false)
 	if err != nil {
-		_ = j.Close()
 		return err
 	}
+	j := run.Journal
 	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: "start", PID: os.Getpid()})
 
-	total := plan.Header.Summary.Send + plan.Header.Summary.Cancel + plan.Header.Summary.None
-	write := pace.NewLimiter(f.writeQPS)
+	write, read := pace.NewLimiter(f.writeQPS), pace.NewLimiter(f.readQPS)
+	retry := pace.Policy{}
+	var moved map[string]string
+	if !f.noRefresh {
+		ref, err := executor.Refresh(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, run.ToRefresh(f.retryRejected))
+		if err != nil {
+			return err
+		}
+		if ref.Checked > 0 {
+			fmt.Fprintf(a.io.errOut, "Refreshed %d invitation(s) with %d %s call(s): %d moved since the plan and will be skipped.\n", ref.Checked, ref.Calls, ref.How, len(ref.Moved))
+		}
+		moved = ref.Moved
+	}
+
+	sum := run.Plan.Summary
+	total := sum.Send + sum.Cancel + sum.None
 	var stats executor.Stats
 	var meter progress.Meter
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "applying", 0, func() progress.Status {
 		done := int(stats.Finished())
 		calls := int(stats.Calls.Load())
-		return progress.Status{Done: done, Total: total, Failed: int(stats.Problems()), Rate: meter.Rate(calls, time.Now()), Count: calls,
-			Note: fmt.Sprintf("(calls/s; calls %d, retries %d, quota errors %d, write limit %.1f/s)", calls, stats.Retries.Load(), stats.QuotaErrors.Load(), write.Rate())}
+		note := fmt.Sprintf("(calls/s; calls %d, retries %d, quota errors %d, write limit %.1f/s)", calls, stats.Retries.Load(), stats.QuotaErrors.Load(), write.Rate())
+		if p := stats.Parked.Load(); p > 0 {
+			note += fmt.Sprintf(", %d waiting to settle", p)
+		}
+		return progress.Status{Done: done, Total: total, Failed: int(stats.Problems()), Rate: meter.Rate(calls, time.Now()), Count: calls, Note: note}
 	})
 	runErr := executor.Apply(ctx, executor.Config{
-		Client: client, Journal: j, Resume: resume, Write: write, Read: pace.NewLimiter(f.readQPS),
-		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, Logger: a.logger,
-	}, executor.PlanItems(plan), &stats)
+		Client: client, Journal: j, Resume: run.Resume, Write: write, Read: read, Retry: retry,
+		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, RetryRejected: f.retryRejected, Logger: a.logger,
+		Ledger: run.Ledger, Source: run.Source, PlanCreated: h.CreatedAt, Moved: moved, SettleDelay: f.settleDelay,
+		Judge: invitations.NewJudge(invitations.Probe(client, func(ctx context.Context, call func(context.Context) error) error {
+			_, err := pace.Do(ctx, read, retry, invitations.ReadVerdict, call)
+			return err
+		})),
+	}, run.Items(), &stats)
 	pr.Stop()
 
 	event := "end"
@@ -167,16 +206,16 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		Failed: int(stats.Failed.Load()), InDoubt: int(stats.InDoubt.Load()), Calls: int(stats.Calls.Load()),
 		Retries: int(stats.Retries.Load()), QuotaErrors: int(stats.QuotaErrors.Load()),
 	}})
-	if err := j.Close(); err != nil && runErr == nil {
+	if err := run.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	results, err := a.writeResults(f.results)
+	results, err := a.writeResults(run.Results)
 	if err != nil && runErr == nil {
 		runErr = err
 	}
 	switch {
 	case errors.Is(runErr, executor.ErrInterrupted):
-		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: invitectl resume %s\n", f.results)
+		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: invitectl resume %s\n", run.Results)
 		return context.Canceled
 	case runErr != nil:
 		return runErr
@@ -186,50 +225,14 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	return nil
 }
 
-// openPlan vets a whole plan, hashes it for the journal and opens it. The
-// header's summary is replaced by the recount of the items.
-func (a *app) openPlan(path string, f applyFlags) (*planner.FileReader, string, error) {
-	_, counted, sum, err := planner.Verify(path)
-	if err != nil {
-		return nil, "", usageError{err}
-	}
-	plan, err := planner.OpenFile(path)
-	if err != nil {
-		return nil, "", usageError{err}
-	}
-	plan.Header.Summary = counted
-	h := plan.Header
-	fail := func(err error) (*planner.FileReader, string, error) {
-		plan.Close()
-		return nil, "", err
-	}
-	switch {
-	case a.opts.customer == "":
-		a.opts.customer = h.Customer
-	case a.opts.customer != h.Customer:
-		return fail(usagef("plan %s is for customer %s, not %s", path, h.Customer, a.opts.customer))
-	}
-	if h.APIVersion != "" {
-		a.opts.apiVersion = h.APIVersion
-	}
-	age := time.Since(h.CreatedAt)
-	switch {
-	case f.maxPlanAge > 0 && age > f.maxPlanAge:
-		return fail(usagef("plan %s was made %s ago, more than --max-plan-age %s: plan again", path, age.Round(time.Minute), f.maxPlanAge))
-	case age > 24*time.Hour:
-		fmt.Fprintf(a.io.errOut, "warning: plan %s was made %s ago; invitations may have changed since (plan again, or refuse old plans with --max-plan-age)\n", path, age.Round(time.Hour))
-	}
-	return plan, sum, nil
-}
-
 // confirm shows what the plan will do and asks on a terminal; without one
 // it refuses: nobody is emailed without an explicit yes.
-func (a *app) confirm(h planner.Header, path string) error {
+func (a *app) confirm(h planner.Header, sum planner.Summary, path string) error {
 	if !a.io.stdinTTY {
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
 	fmt.Fprintf(a.io.errOut, "Plan %s for customer %s: %d invitation email(s) to send, %d invitation(s) to cancel, %d row(s) with nothing to do.\n",
-		path, h.Customer, h.Summary.Send, h.Summary.Cancel, h.Summary.None)
+		path, h.Customer, sum.Send, sum.Cancel, sum.None)
 	fmt.Fprint(a.io.errOut, "Apply it? Type yes to continue: ")
 	line, err := bufio.NewReader(a.io.in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -241,36 +244,6 @@ func (a *app) confirm(h planner.Header, path string) error {
 	return nil
 }
 
-// openJournal creates the journal or reopens it to resume; a journal of
-// another plan is refused.
-func openJournal(path, planPath, planSum string, h planner.Header) (*report.Journal, *report.State, error) {
-	if _, err := os.Stat(path); err == nil {
-		j, st, err := report.Open(path)
-		switch {
-		case errors.Is(err, report.ErrLocked):
-			return nil, nil, err
-		case err != nil:
-			return nil, nil, usageError{err} // not a journal, or a corrupt one
-		}
-		if st.Header.Plan.SHA256 != planSum {
-			_ = j.Close()
-			return nil, nil, usagef("results %s record another plan (%s, sha256 %.12s…), not %s: pass --results NEW.jsonl to start afresh",
-				path, st.Header.Plan.Path, st.Header.Plan.SHA256, planPath)
-		}
-		return j, st, nil
-	}
-	// The absolute path lets resume find the plan from any directory.
-	abs, err := filepath.Abs(planPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	j, err := report.Create(path, report.Header{
-		Kind: report.Kind, Version: report.Version, Customer: h.Customer, APIVersion: h.APIVersion, CreatedAt: time.Now().UTC(),
-		Plan: report.PlanRef{Path: abs, SHA256: planSum, Items: h.Summary.Send + h.Summary.Cancel + h.Summary.None},
-	})
-	return j, nil, err
-}
-
 // writeResults prints the summary of the whole journal and writes
 // RESULTS.csv beside it.
 func (a *app) writeResults(journal string) (report.Summary, error) {
@@ -279,7 +252,7 @@ func (a *app) writeResults(journal string) (report.Summary, error) {
 		return report.Summary{}, err
 	}
 	csvPath := strings.TrimSuffix(journal, ".jsonl") + ".csv"
-	if err := report.WriteFileAtomic(csvPath, func(w io.Writer) error { return report.WriteCSV(w, st) }); err != nil {
+	if err := atomicfile.WriteFile(csvPath, func(w io.Writer) error { return report.WriteCSV(w, st) }); err != nil {
 		return report.Summary{}, err
 	}
 	sum := report.Summarize(st)

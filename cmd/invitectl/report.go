@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 
+	"github.com/invitectl/invitectl/pkg/atomicfile"
+
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/report"
@@ -38,7 +40,7 @@ without locking it, so it works while apply is running.`,
 				return report.WriteTable(w, report.Summarize(st))
 			}
 			if output != "" {
-				return report.WriteFileAtomic(output, write)
+				return atomicfile.WriteFile(output, write)
 			}
 			return write(a.io.out)
 		},

@@ -1,0 +1,227 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/invitectl/invitectl/pkg/ledger"
+	"github.com/invitectl/invitectl/planner"
+	"github.com/invitectl/invitectl/report"
+)
+
+// OpenConfig names what a run applies and where its state lives.
+type OpenConfig struct {
+	Plan string
+	// Results is the results journal; empty means PLAN.results.jsonl beside
+	// the plan.
+	Results string
+	// Customer is the customer the caller means; empty accepts the plan's.
+	Customer string
+	// StateDir holds the customer's ledger and the run locks.
+	StateDir string
+	// MaxPlanAge refuses an older plan; zero warns after 24 hours.
+	MaxPlanAge time.Duration
+	// Command names the run in the ledger: apply, resume or run.
+	Command string
+	Now     func() time.Time
+	// Confirm, when set, is asked once the plan is verified (Run.Plan and
+	// Run.Warnings are set) and its run lock held, before any file is
+	// created: an error leaves nothing behind.
+	Confirm func(*Run) error
+}
+
+// Run is an opened plan, ready to apply: read and verified once, its
+// journal created or reopened, its ledger read, and the plan's run lock held
+// until Close.
+type Run struct {
+	Plan     *planner.Loaded
+	PlanPath string
+	Results  string
+	Journal  *report.Journal
+	// Resume is what earlier runs of this journal recorded; nil for a new
+	// journal.
+	Resume *report.State
+	Ledger *ledger.Ledger
+	Source *ledger.Source
+	// Warnings are for the administrator before anything is done.
+	Warnings []string
+	lock     *ledger.RunLock
+	sourceID string
+}
+
+// UsageError is a plan or journal that cannot be used as given: the
+// administrator must change the command, not retry it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{fmt.Errorf(format, args...)}
+}
+
+// futureSkew is how far in the future a plan's date may be before it is
+// flagged: clocks of two machines disagree by seconds, not minutes.
+const futureSkew = 5 * time.Minute
+
+// Open opens a plan for applying. It reads the plan once (the bytes hashed
+// are the bytes applied), checks its customer and age, takes the run lock of
+// the customer and plan, so that two processes never apply one plan at once
+// whatever their journals, creates the journal whole or reopens it (a
+// journal of another plan is refused; an empty one is treated as absent),
+// and reads the customer's ledger. Errors a different command would avoid
+// are *UsageError; ledger.ErrBusy means another process applies the plan.
+func Open(cfg OpenConfig) (_ *Run, err error) {
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	p, err := planner.Load(cfg.Plan)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	h := p.Header
+	switch {
+	case cfg.Customer == "":
+	case cfg.Customer != h.Customer:
+		return nil, usagef("plan %s is for customer %s, not %s", cfg.Plan, h.Customer, cfg.Customer)
+	}
+	r := &Run{Plan: p, PlanPath: cfg.Plan, Results: cfg.Results}
+	age := now().Sub(h.CreatedAt)
+	switch {
+	case age < -futureSkew && cfg.MaxPlanAge > 0:
+		return nil, usagef("plan %s is dated %s, %s in the future: its age cannot be checked against --max-plan-age (is a clock wrong?); plan again", cfg.Plan, h.CreatedAt.Format(time.RFC3339), (-age).Round(time.Minute))
+	case age < -futureSkew:
+		r.Warnings = append(r.Warnings, fmt.Sprintf("plan %s is dated %s, %s in the future: a clock is wrong on this machine or on the one that made it", cfg.Plan, h.CreatedAt.Format(time.RFC3339), (-age).Round(time.Minute)))
+	case cfg.MaxPlanAge > 0 && age > cfg.MaxPlanAge:
+		return nil, usagef("plan %s was made %s ago, more than --max-plan-age %s: plan again", cfg.Plan, age.Round(time.Minute), cfg.MaxPlanAge)
+	case age > 24*time.Hour:
+		r.Warnings = append(r.Warnings, fmt.Sprintf("plan %s was made %s ago; invitations may have changed since (apply refreshes their states before acting; refuse old plans with --max-plan-age)", cfg.Plan, age.Round(time.Hour)))
+	}
+	if r.Results == "" {
+		r.Results = strings.TrimSuffix(cfg.Plan, ".jsonl") + ".results.jsonl"
+	}
+	absResults, err := filepath.Abs(r.Results)
+	if err != nil {
+		return nil, err
+	}
+	absPlan, err := filepath.Abs(cfg.Plan)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = r.Close()
+		}
+	}()
+	r.lock, err = ledger.LockRun(cfg.StateDir, h.Customer, p.SHA256, "journal "+absResults)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Confirm != nil {
+		if err := cfg.Confirm(r); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.openJournal(absPlan); err != nil {
+		return nil, err
+	}
+	r.Source = &ledger.Source{ID: r.sourceID, Command: cfg.Command, PlanSHA: p.SHA256, Plan: absPlan, Journal: absResults}
+	r.Ledger, err = ledger.Open(cfg.StateDir, h.Customer, ledger.Options{Since: h.CreatedAt})
+	return r, err
+}
+
+// openJournal reopens the journal to resume or creates it whole.
+func (r *Run) openJournal(absPlan string) error {
+	fi, err := os.Stat(r.Results)
+	switch {
+	case err == nil && fi.Size() == 0:
+		// Nothing was ever recorded there, and with the run lock held no
+		// run of this plan is writing it.
+		if err := os.Remove(r.Results); err != nil {
+			return fmt.Errorf("remove the empty journal %s: %w", r.Results, err)
+		}
+	case err == nil:
+		j, st, err := report.Open(r.Results)
+		if err != nil {
+			return &UsageError{err} // not a journal, or a corrupt one
+		}
+		if st.Header.Plan.SHA256 != r.Plan.SHA256 {
+			_ = j.Close()
+			return usagef("results %s record another plan (%s, sha256 %.12s…), not %s: pass --results NEW.jsonl to start afresh",
+				r.Results, st.Header.Plan.Path, st.Header.Plan.SHA256, r.PlanPath)
+		}
+		r.Journal, r.Resume = j, st
+		// A journal from before the ledger gets an ID for this run.
+		r.sourceID = st.Header.LedgerSource
+		if r.sourceID == "" {
+			r.sourceID = ledger.NewSource().ID
+		}
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	h := r.Plan.Header
+	r.sourceID = ledger.NewSource().ID
+	r.Journal, err = report.Create(r.Results, report.Header{
+		Customer: h.Customer, APIVersion: h.APIVersion, LedgerSource: r.sourceID,
+		Plan: report.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: len(r.Plan.Items)},
+	})
+	if errors.Is(err, fs.ErrExist) {
+		return &UsageError{err}
+	}
+	return err
+}
+
+// Close closes the journal and the ledger and releases the run lock.
+func (r *Run) Close() error {
+	var errs []error
+	if r.Journal != nil {
+		errs = append(errs, r.Journal.Close())
+	}
+	if r.Ledger != nil {
+		errs = append(errs, r.Ledger.Close())
+	}
+	errs = append(errs, r.lock.Release())
+	return errors.Join(errs...)
+}
+
+// Items streams the plan's items, as read by Open.
+func (r *Run) Items() Items {
+	return func(fn func(planner.Item) error) error {
+		for _, it := range r.Plan.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// ToRefresh returns the send and cancel items this run will call for
+// afresh: not finished by an earlier run (unless retried), and not left
+// pending or in doubt by one (those are settled by reading them back).
+func (r *Run) ToRefresh(retryRejected bool) []planner.Item {
+	var out []planner.Item
+	for _, it := range r.Plan.Items {
+		if it.Action == planner.ActionNone {
+			continue
+		}
+		if r.Resume != nil {
+			k := report.ItemKey(it.Row, it.Email, string(it.Action))
+			if _, pending := r.Resume.Pending[k]; pending {
+				continue
+			}
+			if prev, done := r.Resume.Final[k]; done && !retried(prev, false, retryRejected) {
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out
+}

@@ -1,0 +1,185 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/planner"
+)
+
+// Reader is what the refresh needs of the API.
+type Reader interface {
+	Get(ctx context.Context, email string) (invitations.Invitation, error)
+	List(ctx context.Context, opts invitations.ListOptions, page func([]invitations.Invitation) error) error
+}
+
+// RefreshConfig paces and retries the refresh's reads.
+type RefreshConfig struct {
+	Client  Reader
+	Limiter *pace.Limiter
+	Retry   pace.Policy
+	// MaxInFlight caps concurrent gets; zero means 64.
+	MaxInFlight int
+	// Listed is the plan header's count of listed invitations by state;
+	// nil when the plan predates it.
+	Listed map[invitations.State]int
+}
+
+// Refreshed is what a refresh found, and what it cost.
+type Refreshed struct {
+	// Moved holds, by address, the items whose invitation moved since the
+	// plan, with the state now (for Config.Moved).
+	Moved map[string]string
+	// How is "list" or "get"; Calls the API calls it made for Checked items.
+	How     string
+	Calls   int
+	Checked int
+}
+
+// sentStates are the states a listing for the refresh asks for: an item
+// planned NOT_YET_SENT (or not listed) that is still NOT_YET_SENT is simply
+// absent from it.
+var sentStates = []invitations.State{invitations.StateInvited, invitations.StateAccepted, invitations.StateDeclined}
+
+// RefreshCost is the number of calls each way of refreshing n items costs:
+// one listing of the sent invitations (one call per 200), or one get per
+// item. listing is -1 when the plan does not say how many there are.
+func RefreshCost(n int, listed map[invitations.State]int) (listing, gets int) {
+	if listed == nil {
+		return -1, n
+	}
+	sent := 0
+	for _, st := range sentStates {
+		sent += listed[st]
+	}
+	return max(1, (sent+invitations.MaxPageSize-1)/invitations.MaxPageSize), n
+}
+
+// Refresh reads the current state of the items about to be acted on, with
+// the cheaper of one listing of the sent invitations or one get per item,
+// and reports those whose invitation moved since the plan: a state,
+// mailsSentCount or updateTime other than the plan observed (another
+// administrator, the console, GAM or the user acted). An account the API
+// cannot show (created in the last 48 hours) shows nothing either way; the
+// ledger covers invitectl's own calls to it. Only an authentication failure
+// or the end of ctx is returned; an item whose read fails is left alone.
+func Refresh(ctx context.Context, cfg RefreshConfig, items []planner.Item) (Refreshed, error) {
+	out := Refreshed{Moved: map[string]string{}, Checked: len(items)}
+	if len(items) == 0 {
+		return out, nil
+	}
+	listing, gets := RefreshCost(len(items), cfg.Listed)
+	if listing < 0 && gets > invitations.MaxPageSize {
+		listing = gets // unknown size: a listing is the safer bet for many items
+	}
+	if listing >= 0 && listing < gets {
+		out.How = "list"
+		return out, refreshByList(ctx, cfg, items, &out)
+	}
+	out.How = "get"
+	return out, refreshByGet(ctx, cfg, items, &out)
+}
+
+func refreshByList(ctx context.Context, cfg RefreshConfig, items []planner.Item, out *Refreshed) error {
+	want := make(map[string]*planner.Item, len(items))
+	for i := range items {
+		want[items[i].Email] = &items[i]
+	}
+	seen := make(map[string]bool, len(items))
+	opts := invitations.ListOptions{
+		States:   sentStates,
+		PageSize: invitations.MaxPageSize,
+		Pace: func(ctx context.Context, call func(context.Context) error) error {
+			out.Calls++
+			_, err := pace.Do(ctx, cfg.Limiter, cfg.Retry, invitations.ReadVerdict, call)
+			return err
+		},
+	}
+	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
+		for _, inv := range page {
+			if it := want[inv.Email]; it != nil {
+				seen[inv.Email] = true
+				if d, ok := movedFrom(it.Observed, &inv); ok {
+					out.Moved[inv.Email] = d
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("refresh: list invitations: %w", err)
+	}
+	for _, it := range items {
+		// Planned as sent, and now absent from the sent invitations.
+		if !seen[it.Email] && it.Observed != nil && it.Observed.State != invitations.StateNotYetSent {
+			out.Moved[it.Email] = fmt.Sprintf("no longer %s (cancelled, or the account is no longer unmanaged)", it.Observed.State)
+		}
+	}
+	return nil
+}
+
+func refreshByGet(ctx context.Context, cfg RefreshConfig, items []planner.Item, out *Refreshed) error {
+	limit := cfg.MaxInFlight
+	if limit <= 0 {
+		limit = 64
+	}
+	window := pace.NewWindow(cfg.Limiter, limit)
+	var mu sync.Mutex
+	var calls atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i := range items {
+		it := &items[i]
+		g.Go(func() error {
+			var inv invitations.Invitation
+			n, err := window.Do(gctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
+				inv, err = cfg.Client.Get(ctx, it.Email)
+				return err
+			})
+			calls.Add(int64(n))
+			var d string
+			var moved bool
+			switch {
+			case err == nil:
+				d, moved = movedFrom(it.Observed, &inv)
+			case invitations.IsAuth(err):
+				return err
+			case gctx.Err() != nil:
+				return gctx.Err()
+			case invitations.IsNotFound(err) && it.Observed != nil:
+				d, moved = "no longer visible (the account may be managed or deleted now)", true
+			}
+			if moved {
+				mu.Lock()
+				out.Moved[it.Email] = d
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	out.Calls = int(calls.Load())
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	return err
+}
+
+// movedFrom reports whether the invitation now differs from what the plan
+// observed, and describes it now.
+func movedFrom(obs *planner.Observed, now *invitations.Invitation) (string, bool) {
+	desc := fmt.Sprintf("now %s with %d mail(s), updated %s", now.State, now.MailsSentCount, now.UpdateTime.Format("2006-01-02T15:04:05Z"))
+	if obs == nil {
+		// Not listed when planned: visible now, and still unsent, is no move.
+		return desc, !(now.State == invitations.StateNotYetSent && now.MailsSentCount == 0)
+	}
+	moved := now.State != obs.State || now.MailsSentCount != obs.MailsSentCount || !now.UpdateTime.Equal(obs.UpdateTime)
+	return fmt.Sprintf("planned %s with %d mail(s); %s", obs.State, obs.MailsSentCount, desc), moved
+}
