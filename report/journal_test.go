@@ -1,43 +1,17 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// lockHelperEnv makes the test binary a child that holds a journal's lock
-// until it is killed (see TestLockReleasedOnKill).
-const lockHelperEnv = "INVITECTL_REPORT_LOCK_HELPER"
-
-func TestMain(m *testing.M) {
-	if path := os.Getenv(lockHelperEnv); path != "" {
-		holdLock(path)
-		return
-	}
-	os.Exit(m.Run())
-}
-
-func holdLock(path string) {
-	j, _, err := Open(path)
-	if err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
-	}
-	defer j.Close()
-	fmt.Println("locked")
-	time.Sleep(time.Minute) // the parent kills us long before; never orphaned for long
-}
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
@@ -394,63 +368,32 @@ func TestFinalAndPending(t *testing.T) {
 	}
 }
 
-func TestLockSameProcess(t *testing.T) {
+// Create writes the journal whole: it refuses an existing file, and an
+// empty file (left by an older version or another program) is refused by
+// Open and Read as ErrEmpty, never taken for a journal.
+func TestCreateWholeAndEmpty(t *testing.T) {
 	path := journalPath(t)
 	j := mustCreate(t, path)
-	if _, _, err := Open(path); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) ||
-		!strings.Contains(err.Error(), "another invitectl apply or resume") {
-		t.Errorf("Open of a locked journal: %v; want ErrLocked naming the file", err)
-	}
-	if _, err := Create(path, testHeader()); !errors.Is(err, ErrLocked) {
-		t.Errorf("Create over a locked journal: %v; want ErrLocked", err)
+	if _, err := Create(path, testHeader()); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Create over a journal: %v; want fs.ErrExist", err)
 	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	j2, _, err := Open(path)
-	if err != nil {
-		t.Fatalf("Open after Close: %v", err)
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("%d files beside the journal, want none", len(entries)-1)
 	}
-	j2.Close()
-	if _, err := Create(path, testHeader()); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("Create over an unlocked journal: %v; want fs.ErrExist", err)
-	}
-}
-
-func TestLockReleasedOnKill(t *testing.T) {
-	path := journalPath(t)
-	mustCreate(t, path).Close()
-
-	exe, err := os.Executable()
-	if err != nil {
+	empty := filepath.Join(t.TempDir(), "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), lockHelperEnv+"="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	if _, _, err := Open(empty); !errors.Is(err, ErrEmpty) || !errors.Is(err, ErrNotJournal) {
+		t.Errorf("Open of an empty file: %v; want ErrEmpty", err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if _, err := Read(empty); !errors.Is(err, ErrEmpty) {
+		t.Errorf("Read of an empty file: %v; want ErrEmpty", err)
 	}
-	defer cmd.Process.Kill()
-	msg, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || msg != "locked\n" {
-		t.Fatalf("child said %q, %v", msg, err)
-	}
-	if _, _, err := Open(path); !errors.Is(err, ErrLocked) {
-		t.Fatalf("Open while the child holds the lock: %v; want ErrLocked", err)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	j, _, err := Open(path)
-	if err != nil {
-		t.Fatalf("Open after the child was killed: %v", err)
-	}
-	j.Close()
 }
 
 // slowSync makes every fsync take a millisecond, as on a real disk, so that
@@ -545,13 +488,11 @@ func TestWriteErrorIsSticky(t *testing.T) {
 	path := journalPath(t)
 	broken := errors.New("disk on fire")
 	calls := 0
-	failSecond := func(f *os.File) error {
-		if calls++; calls > 1 { // the header's sync succeeds
-			return broken
-		}
-		return f.Sync()
+	failFirst := func(f *os.File) error { // the header is synced by atomicfile
+		calls++
+		return broken
 	}
-	j, err := create(path, testHeader(), options{sync: failSecond})
+	j, err := create(path, testHeader(), options{sync: failFirst})
 	if err != nil {
 		t.Fatal(err)
 	}
