@@ -329,14 +329,9 @@ func (a *authority) bearer(r *http.Request) (grant, bool) {
 
 // authorize checks a call's token: present, known, unexpired, with one of
 // the scopes in need, and (needAdmin) acting as an administrator of the
-// customer. It returns who the call acts as ("" without tokens), or writes
+// customer. It returns the call's grant (zero without tokens), or writes
 // Google's error and returns false when the call must not proceed.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, needAdmin bool, need ...string) (string, bool) {
-	g, err := s.authorizeGrant(w, r, needAdmin, need...)
-	return g.who(), err
-}
-
-func (s *Server) authorizeGrant(w http.ResponseWriter, r *http.Request, needAdmin bool, need ...string) (grant, bool) {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, needAdmin bool, need ...string) (grant, bool) {
 	a := s.auth
 	if a == nil {
 		return grant{}, true

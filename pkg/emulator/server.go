@@ -323,12 +323,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	customer := s.world.Customer
 	s.mu.Unlock()
 
-	user, ok := s.authorize(w, r, true, scopesFor(c)...)
+	g, ok := s.authorize(w, r, true, scopesFor(c)...)
 	if !ok {
 		return
 	}
 	s.sleep(r, 0.5)
-	if l := s.admit(c, user); l != nil {
+	if l := s.admit(c, g.who()); l != nil {
 		s.writeQuota(w, l)
 		return
 	}
@@ -429,8 +429,8 @@ func (s *Server) applyHeld(ctx context.Context, c call, q url.Values, faultAfter
 // Call it once the calls of interest were made, not while others start.
 func (s *Server) WaitHeld() { s.held.Wait() }
 
-// applyCounted applies the call and records a change that the caller will
-// not hear of; the caller holds s.mu.
+// applyCounted applies the call and, when a fault will hide the answer
+// (faultAfter), records that the change was applied; the caller holds s.mu.
 func (s *Server) applyCounted(c call, q url.Values, faultAfter bool) (int, any) {
 	status, body := s.apply(c, q)
 	if faultAfter && status == http.StatusOK && c.write() {

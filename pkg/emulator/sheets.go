@@ -150,7 +150,7 @@ func (s *Server) serveSheets(w http.ResponseWriter, r *http.Request) {
 	if write {
 		scopes = sheetsWriteScopes
 	}
-	g, ok := s.authorizeGrant(w, r, false, scopes...)
+	g, ok := s.authorize(w, r, false, scopes...)
 	if !ok {
 		return
 	}
