@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/address"
@@ -108,17 +107,30 @@ func (s *Server) Apply(changes ...Change) ([]AccountState, error) {
 		views[ch.Email] = next
 	}
 	now := s.now()
+	// Accounts a change creates wait beside the sorted slice until the end,
+	// so that a batch of many new addresses costs one sort.
+	created := map[string]*account{}
+	lookup := func(email string) *account {
+		if a := s.account(email); a != nil {
+			return a
+		}
+		if a := created[email]; a != nil {
+			return a
+		}
+		u := &User{Email: email, Kind: KindUnmanaged, State: StateNotYetSent, Recent: true, UpdateTime: now.UTC()}
+		a := &account{User: u, owned: true, State: u.State, UpdateTime: u.UpdateTime}
+		created[email] = a
+		return a
+	}
 	var touched []string
+	seen := map[string]bool{}
 	reindex := false
 	for _, ch := range changes {
-		if !slices.Contains(touched, ch.Email) {
+		if !seen[ch.Email] {
+			seen[ch.Email] = true
 			touched = append(touched, ch.Email)
 		}
-		a := s.account(ch.Email)
-		if a == nil {
-			a = s.create(ch.Email, now)
-			reindex = true
-		}
+		a := lookup(ch.Email)
 		if ch.Set != nil {
 			reindex = s.set(a, *ch.Set, now) || reindex
 			continue
@@ -133,6 +145,13 @@ func (s *Server) Apply(changes ...Change) ([]AccountState, error) {
 			a.State, a.UpdateTime = map[string]string{ActAccept: StateAccepted, ActDecline: StateDeclined}[ch.Do], now.UTC()
 			s.version++
 		}
+	}
+	if len(created) > 0 {
+		for _, a := range created {
+			s.all = append(s.all, *a)
+		}
+		slices.SortFunc(s.all, byAddress)
+		reindex = true
 	}
 	if reindex {
 		s.reindex()
@@ -223,15 +242,6 @@ func (ch Change) next(v view) (view, error) {
 	}
 	v.state = map[string]string{ActCancel: StateNotYetSent, ActAccept: StateAccepted, ActDecline: StateDeclined}[ch.Do]
 	return v, nil
-}
-
-// create adds an account for an address the world does not hold, in
-// order; the caller holds s.mu and reindexes.
-func (s *Server) create(email string, now time.Time) *account {
-	u := &User{Email: email, Kind: KindUnmanaged, State: StateNotYetSent, Recent: true, UpdateTime: now.UTC()}
-	i, _ := slices.BinarySearchFunc(s.all, email, func(a account, e string) int { return strings.Compare(a.Email, e) })
-	s.all = slices.Insert(s.all, i, account{User: u, owned: true, State: u.State, UpdateTime: u.UpdateTime})
-	return &s.all[i]
 }
 
 // set applies an AccountChange and reports whether the account's kind

@@ -240,6 +240,27 @@ func TestGoChanges(t *testing.T) {
 	if a, _ := st.Account("fresh@example.com"); a.State != "INVITED" || a.EmailsFromOthers != 1 || a.Emails != 1 || !a.Visible {
 		t.Errorf("fresh account after another admin's send: %+v", a)
 	}
+	// Accounts created in one batch, out of order, are found by later
+	// changes of the batch and afterwards.
+	no := false
+	states, err := srv.Apply(
+		emulator.Change{Email: "zed@example.com", Set: &emulator.AccountChange{Recent: &no}},
+		emulator.Change{Email: "abe@example.com", Set: &emulator.AccountChange{State: "INVITED"}},
+		emulator.Change{Email: "zed@example.com", Do: emulator.ActSend},
+		emulator.Change{Email: "abe@example.com", Do: emulator.ActDecline},
+	)
+	if err != nil || len(states) != 2 || states[0].Email != "zed@example.com" || states[0].Emails != 1 || states[1].State != "DECLINED" {
+		t.Fatalf("batch of new accounts: %+v, %v", states, err)
+	}
+	st = srv.State()
+	for i := 1; i < len(st.Accounts); i++ {
+		if st.Accounts[i-1].Email >= st.Accounts[i].Email {
+			t.Fatalf("accounts out of order at %d: %s, %s", i, st.Accounts[i-1].Email, st.Accounts[i].Email)
+		}
+	}
+	if a, ok := st.Account("abe@example.com"); !ok || a.State != "DECLINED" {
+		t.Fatalf("abe after the batch: %+v", a)
+	}
 	// An empty map clears a refusal.
 	if err := srv.Set("fresh@example.com", emulator.AccountChange{Refuse: map[string]int{}}); err != nil {
 		t.Fatal(err)

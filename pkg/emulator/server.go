@@ -205,7 +205,7 @@ func (s *Server) load(w World) {
 		s.all[i] = account{User: u, State: u.State, Mails: u.Mails, UpdateTime: u.UpdateTime,
 			visible: u.Kind == KindUnmanaged && !u.Recent}
 	}
-	slices.SortFunc(s.all, func(a, b account) int { return strings.Compare(a.Email, b.Email) })
+	slices.SortFunc(s.all, byAddress)
 	s.reindex()
 	s.calls = map[string]int{}
 	s.quota = map[string]int{}
@@ -217,6 +217,8 @@ func (s *Server) load(w World) {
 		s.sheets[id] = newSheetDoc(sp)
 	}
 }
+
+func byAddress(a, b account) int { return strings.Compare(a.Email, b.Email) }
 
 // reindex rebuilds the pointers into s.all after it was built or grew; the
 // caller holds s.mu (or owns s).
