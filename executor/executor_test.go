@@ -312,8 +312,8 @@ func TestStateChangedSincePlan(t *testing.T) {
 				if o.Outcome != report.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan || !strings.Contains(o.Message, "now ACCEPTED") || stats.Moved.Load() != 1 {
 					t.Fatalf("a: %+v", o)
 				}
-				if ref.How != "get" || ref.Calls != 2 || ref.Checked != 2 {
-					t.Fatalf("refresh %+v, want 2 gets for 2 items", ref)
+				if ref.How != "list" || ref.Calls != 1 || ref.Checked != 2 {
+					t.Fatalf("refresh %+v, want one page of the listing for 2 items", ref)
 				}
 			}
 			if stats.Done.Load() != 1 || e.srv.State().Calls["send"] != 2-btoi(!noRefresh) {

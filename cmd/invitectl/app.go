@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/invitectl/invitectl/pkg/auth"
+	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/ledger"
 )
@@ -58,6 +59,7 @@ type globalOptions struct {
 	sandbox        bool
 	sandboxWorld   string
 	sandboxLatency time.Duration
+	sandboxQuota   emulator.Quota
 
 	credentials  string
 	subject      string
@@ -145,9 +147,7 @@ interruption.`,
 	f.StringVar(&a.opts.stateDir, "state-dir", "", "folder of the per-customer ledgers of every send and cancel (env INVITECTL_STATE_DIR; default $XDG_STATE_HOME/invitectl, ~/.local/state/invitectl, or %LocalAppData%\\invitectl on Windows)")
 	f.StringVar(&a.opts.authEndpoint, "auth-endpoint", "", "base URL that replaces Google's token and IAM Credentials endpoints, for an emulator or a test proxy (env INVITECTL_AUTH_ENDPOINT)")
 	_ = f.MarkHidden("auth-endpoint")
-	f.BoolVar(&a.opts.sandbox, "sandbox", false, "run against an in-process emulator seeded from samples/world.json: no Google account needed, nothing leaves the machine")
-	f.StringVar(&a.opts.sandboxWorld, "sandbox-world", "", "world file for --sandbox (default: the embedded samples/world.json)")
-	f.DurationVar(&a.opts.sandboxLatency, "sandbox-latency", 20*time.Millisecond, "latency of the --sandbox emulator's calls")
+	registerSandboxFlags(f, &a.opts)
 
 	root.AddCommand(
 		newEmulatorCmd(a),

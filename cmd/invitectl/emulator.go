@@ -21,9 +21,11 @@ type emulatorOptions struct {
 	world        string
 	addr         string
 	cfg          emulator.Config
+	window       string
 	trustKeys    []string
 	delegated    []string
 	impersonable []string
+	clients      []string
 }
 
 func newEmulatorCmd(a *app) *cobra.Command {
@@ -35,8 +37,16 @@ func newEmulatorCmd(a *app) *cobra.Command {
 interrupted, and prints its base URL on stdout. Point invitectl at it with
 --endpoint URL --customer ID (or INVITECTL_ENDPOINT / INVITECTL_CUSTOMER).
 
-GET /_emulator/state shows every account and the call counters;
-POST /_emulator/reset reloads the world file.`,
+GET /_emulator/state shows every account (with the emails it received, by
+sender) and the call counters; POST /_emulator/accounts changes accounts
+as other administrators or the users would (a JSON array such as
+[{"email": "a@example.com", "do": "accept"}]); POST /_emulator/reset
+reloads the world file.
+
+Quota is counted as Google counts it: per minute per user (rolling, or
+wall-clock minutes with --quota-window fixed) and per day per project, and a
+call over it gets Google's 429 RESOURCE_EXHAUSTED with the limit in its
+google.rpc.ErrorInfo.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEmulator(cmd.Context(), a, o)
@@ -47,8 +57,12 @@ POST /_emulator/reset reloads the world file.`,
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8085", "address to listen on")
 	f.DurationVar(&o.cfg.Latency, "latency", 0, "latency added to every API call")
 	f.DurationVar(&o.cfg.Jitter, "jitter", 0, "random extra latency, up to this much")
-	f.Float64Var(&o.cfg.ReadQPS, "read-qps", 0, "read quota in requests per second (0: unlimited)")
-	f.Float64Var(&o.cfg.WriteQPS, "write-qps", 0, "write quota in requests per second (0: unlimited)")
+	f.IntVar(&o.cfg.Quota.RequestsPerMinute, "requests-per-minute", 0, "quota of every call together, per minute per user (0: unlimited)")
+	f.IntVar(&o.cfg.Quota.ReadsPerMinute, "reads-per-minute", 0, "quota of isInvitableUser, get and list, per minute per user (0: unlimited)")
+	f.IntVar(&o.cfg.Quota.WritesPerMinute, "writes-per-minute", 0, "quota of send and cancel, per minute per user (0: unlimited)")
+	f.IntVar(&o.cfg.Quota.RequestsPerDay, "requests-per-day", 0, "quota of every call together, per day (ending at midnight Pacific time) per project (0: unlimited)")
+	f.StringVar(&o.window, "quota-window", string(emulator.WindowRolling), "how per-minute quotas count: rolling (the last 60 s) or fixed (wall-clock minutes)")
+	f.DurationVar(&o.cfg.SendVisibilityLag, "send-visibility-lag", 0, "keep an invitation that a send creates for a recent account out of get and list for this long")
 	f.Float64Var(&o.cfg.Fault429, "fault-429", 0, "probability of a 429 on each call")
 	f.Float64Var(&o.cfg.Fault503, "fault-503", 0, "probability of a 503 before the change is applied")
 	f.Float64Var(&o.cfg.Fault503After, "fault-503-after", 0, "probability of a 503 after the change was applied")
@@ -56,11 +70,32 @@ POST /_emulator/reset reloads the world file.`,
 	f.Uint64Var(&o.cfg.Seed, "seed", 1, "seed of the fault and jitter dice")
 	f.BoolVar(&o.cfg.Auth.Require, "require-auth", false, "demand access tokens from the emulator's own token endpoint (POST /token)")
 	f.StringArrayVar(&o.trustKeys, "trust-key", nil, "service-account JSON key whose public half the token endpoint trusts (repeatable)")
-	f.StringSliceVar(&o.delegated, "delegated-scopes", nil, "scopes authorised for domain-wide delegation (default: both invitation scopes and spreadsheets.readonly)")
+	f.StringSliceVar(&o.delegated, "delegated-scopes", nil, "scopes authorised for domain-wide delegation (default: both invitation scopes, spreadsheets.readonly and drive.file)")
 	f.StringArrayVar(&o.impersonable, "impersonable", nil, "service account that IAM Credentials signJwt signs for (repeatable)")
 	f.DurationVar(&o.cfg.Auth.TokenLifetime, "token-lifetime", time.Hour, "how long the API accepts an issued token")
 	f.BoolVar(&o.cfg.Auth.Disabled, "api-disabled", false, "answer every call 403 SERVICE_DISABLED, as a project without the API enabled")
+	f.StringArrayVar(&o.clients, "oauth-client", nil, "OAuth client of the Desktop kind for the authorization-code flow, ID:SECRET or ID:SECRET:SCOPE,... to limit its scopes (repeatable)")
+	f.StringVar(&o.cfg.Auth.LoginUser, "login-user", "", "the Google account that signs in and consents at the authorization endpoint (empty: consent is declined)")
 	return cmd
+}
+
+// parseClients reads the --oauth-client flags.
+func (o *emulatorOptions) parseClients() error {
+	for _, v := range o.clients {
+		parts := strings.SplitN(v, ":", 3)
+		if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+			return usagef("--oauth-client %q: want ID:SECRET or ID:SECRET:SCOPE,...", v)
+		}
+		c := emulator.OAuthClient{Secret: parts[1]}
+		if len(parts) == 3 {
+			c.Scopes = strings.Split(parts[2], ",")
+		}
+		if o.cfg.Auth.Clients == nil {
+			o.cfg.Auth.Clients = map[string]emulator.OAuthClient{}
+		}
+		o.cfg.Auth.Clients[parts[0]] = c
+	}
+	return nil
 }
 
 // authConfig reads the trusted keys and delegation of the emulator flags.
@@ -105,7 +140,20 @@ func runEmulator(ctx context.Context, a *app, o emulatorOptions) error {
 			return usagef("fault probabilities are between 0 and 1, got %v", p)
 		}
 	}
+	o.cfg.Quota.Window = emulator.QuotaWindow(o.window)
+	if o.window != string(emulator.WindowRolling) && o.window != string(emulator.WindowFixed) {
+		return usagef("--quota-window %q: want rolling or fixed", o.window)
+	}
+	if q := o.cfg.Quota; q.RequestsPerMinute < 0 || q.ReadsPerMinute < 0 || q.WritesPerMinute < 0 || q.RequestsPerDay < 0 {
+		return usagef("quota flags must not be negative")
+	}
+	if o.cfg.SendVisibilityLag < 0 {
+		return usagef("--send-visibility-lag must not be negative")
+	}
 	if err := o.authConfig(); err != nil {
+		return err
+	}
+	if err := o.parseClients(); err != nil {
 		return err
 	}
 	world, err := loadWorld(o.world)
@@ -128,6 +176,12 @@ func runEmulator(ctx context.Context, a *app, o emulatorOptions) error {
 		world.Customer, len(world.Users), url, url, world.Customer)
 	if o.cfg.Auth.Require {
 		fmt.Fprintf(a.io.errOut, "  tokens required; token endpoint %s/token:\n  export INVITECTL_AUTH_ENDPOINT=%s\n", url, url)
+	}
+	if len(o.cfg.Auth.Clients) > 0 {
+		fmt.Fprintf(a.io.errOut, "  OAuth login: authorization endpoint %s/o/oauth2/auth, token endpoint %s/token\n", url, url)
+	}
+	if o.cfg.Quota.On() {
+		fmt.Fprintf(a.io.errOut, "  quota %s\n", o.cfg.Quota)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()

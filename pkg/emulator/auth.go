@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -37,7 +38,8 @@ type AuthConfig struct {
 	Keys map[string]*rsa.PublicKey
 	// Delegated lists, per service account, the scopes an administrator
 	// authorised for domain-wide delegation; nil authorises the
-	// invitation scopes and spreadsheets.readonly for every trusted key.
+	// invitation scopes, spreadsheets.readonly and drive.file for every
+	// trusted key.
 	Delegated map[string][]string
 	// Impersonable service accounts get a key held by the emulator, which
 	// signs JWTs for them through IAM Credentials signJwt.
@@ -51,6 +53,15 @@ type AuthConfig struct {
 	// Logins are refresh tokens of users' own OAuth logins (gcloud's
 	// application-default login), each granting fixed scopes to its user.
 	Logins map[string]Login
+	// Clients are the OAuth clients, by client ID, that the authorization
+	// endpoint (GET /o/oauth2/auth) and the authorization_code grant of
+	// POST /token know.
+	Clients map[string]OAuthClient
+	// LoginUser is the Google account that signs in and consents at the
+	// authorization endpoint; API calls with the tokens it gets act as this
+	// user, an administrator of the world or not. "" means the user
+	// declines: the redirect carries error=access_denied.
+	LoginUser string
 }
 
 // Login is a user's OAuth login: who, and the scopes consented to.
@@ -69,19 +80,23 @@ type grant struct {
 
 // authority is the emulator's token endpoint and token store.
 type authority struct {
-	cfg     AuthConfig
-	now     func() time.Time
-	mu      sync.Mutex
-	keys    map[string]*rsa.PublicKey
-	signers map[string]*rsa.PrivateKey // impersonable accounts
-	tokens  map[string]grant
-	actors  map[string]int // API calls per subject
-	scopes  map[string]int // token requests per scope set
+	cfg       AuthConfig
+	now       func() time.Time
+	mu        sync.Mutex
+	keys      map[string]*rsa.PublicKey
+	signers   map[string]*rsa.PrivateKey // impersonable accounts
+	tokens    map[string]grant
+	codes     map[string]authCode
+	refreshes map[string]refreshGrant
+	actors    map[string]int // API calls per subject
+	scopes    map[string]int // token requests per scope set
+	pkce      map[string]int // authorization codes by PKCE method
 }
 
 func newAuthority(cfg AuthConfig, now func() time.Time) (*authority, error) {
 	a := &authority{cfg: cfg, now: now, keys: map[string]*rsa.PublicKey{}, signers: map[string]*rsa.PrivateKey{},
-		tokens: map[string]grant{}, actors: map[string]int{}, scopes: map[string]int{}}
+		tokens: map[string]grant{}, codes: map[string]authCode{}, refreshes: map[string]refreshGrant{},
+		actors: map[string]int{}, scopes: map[string]int{}, pkce: map[string]int{}}
 	for email, k := range cfg.Keys {
 		a.keys[strings.ToLower(email)] = k
 	}
@@ -102,7 +117,8 @@ func tokenError(w http.ResponseWriter, code int, kind, desc string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": kind, "error_description": desc})
 }
 
-// serveToken implements the JWT-bearer grant of Google's token endpoint.
+// serveToken implements Google's token endpoint: the JWT-bearer grant, the
+// authorization_code grant and the refresh grant.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	a := s.auth
 	if err := r.ParseForm(); err != nil {
@@ -118,6 +134,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		}
 	case "refresh_token":
 		s.serveRefresh(w, r)
+		return
+	case "authorization_code":
+		s.serveCode(w, r)
 		return
 	default:
 		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+gt)
@@ -157,8 +176,19 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	a.issue(w, grant{principal: strings.ToLower(claims.Iss), subject: sub, scopes: scopes})
 }
 
+// who is the identity quota and spreadsheet ownership key on.
+func (g grant) who() string {
+	if g.subject != "" {
+		return g.subject
+	}
+	return g.principal
+}
+
 // serveRefresh implements the refresh-token grant of a user's own login.
 func (s *Server) serveRefresh(w http.ResponseWriter, r *http.Request) {
+	if s.serveCodeRefresh(w, r) {
+		return
+	}
 	login, ok := s.auth.cfg.Logins[r.PostForm.Get("refresh_token")]
 	if !ok {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "Token has been expired or revoked.")
@@ -169,6 +199,11 @@ func (s *Server) serveRefresh(w http.ResponseWriter, r *http.Request) {
 
 // issue stores a new access token for g and writes the token response.
 func (a *authority) issue(w http.ResponseWriter, g grant) {
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": a.mint(g), "token_type": "Bearer", "expires_in": 3600})
+}
+
+// mint stores a new access token for g.
+func (a *authority) mint(g grant) string {
 	tok := "emu-token-" + randomID()
 	lifetime := a.cfg.TokenLifetime
 	if lifetime <= 0 {
@@ -179,11 +214,11 @@ func (a *authority) issue(w http.ResponseWriter, g grant) {
 	a.tokens[tok] = g
 	a.scopes[strings.Join(g.scopes, " ")]++
 	a.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
+	return tok
 }
 
 func (a *authority) delegated(principal string, scopes []string) bool {
-	allowed := []string{ScopeInvitations, ScopeInvitationsReadOnly, ScopeSheetsReadOnly}
+	allowed := []string{ScopeInvitations, ScopeInvitationsReadOnly, ScopeSheetsReadOnly, ScopeDriveFile}
 	if a.cfg.Delegated != nil {
 		allowed = a.cfg.Delegated[strings.ToLower(principal)]
 	}
@@ -294,33 +329,34 @@ func (a *authority) bearer(r *http.Request) (grant, bool) {
 
 // authorize checks a call's token: present, known, unexpired, with one of
 // the scopes in need, and (needAdmin) acting as an administrator of the
-// customer. It writes Google's error and returns false when the call must
-// not proceed.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, needAdmin bool, need ...string) bool {
+// customer. It returns the call's grant (zero without tokens), or writes
+// Google's error and returns false when the call must not proceed.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, needAdmin bool, need ...string) (grant, bool) {
 	a := s.auth
 	if a == nil {
-		return true
+		return grant{}, true
 	}
 	if a.cfg.Disabled {
 		writeError(w, http.StatusForbidden, "PERMISSION_DENIED",
 			"Cloud Identity API has not been used in project 0 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/cloudidentity.googleapis.com/overview then retry.",
 			map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED", "domain": "googleapis.com",
 				"metadata": map[string]string{"service": "cloudidentity.googleapis.com"}})
-		return false
+		return grant{}, false
 	}
 	if !a.cfg.Require {
-		return true
+		g, _ := a.bearer(r)
+		return g, true
 	}
 	if r.Header.Get("Authorization") == "" {
 		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED",
 			"Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
-		return false
+		return grant{}, false
 	}
 	g, ok := a.bearer(r)
 	if !ok || !a.now().Before(g.expires) {
 		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED",
 			"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
-		return false
+		return grant{}, false
 	}
 	covered := false
 	for _, sc := range g.scopes {
@@ -331,22 +367,22 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, needAdmin boo
 	if !covered {
 		writeError(w, http.StatusForbidden, "PERMISSION_DENIED", "Request had insufficient authentication scopes.",
 			map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com"})
-		return false
+		return grant{}, false
 	}
 	a.mu.Lock()
 	a.actors[g.subject]++
 	a.mu.Unlock()
 	if !needAdmin {
-		return true
+		return g, true
 	}
 	s.mu.Lock()
 	admin := g.subject != "" && slices.Contains(s.world.Admins, g.subject)
 	s.mu.Unlock()
 	if !admin {
 		writeError(w, http.StatusForbidden, "PERMISSION_DENIED", "Not Authorized to access this resource/api")
-		return false
+		return grant{}, false
 	}
-	return true
+	return g, true
 }
 
 // AuthState is what the token endpoint did, for tests.
@@ -357,6 +393,9 @@ type AuthState struct {
 	Scopes map[string]int `json:"scopes"`
 	// Tokens is the number of tokens issued.
 	Tokens int `json:"tokens"`
+	// PKCE counts the authorization codes issued, by the request's
+	// code_challenge_method: S256, plain or none.
+	PKCE map[string]int `json:"pkce,omitempty"`
 }
 
 func (a *authority) state() *AuthState {
@@ -365,7 +404,7 @@ func (a *authority) state() *AuthState {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return &AuthState{Actors: clone(a.actors), Scopes: clone(a.scopes), Tokens: len(a.tokens)}
+	return &AuthState{Actors: maps.Clone(a.actors), Scopes: maps.Clone(a.scopes), Tokens: len(a.tokens), PKCE: maps.Clone(a.pkce)}
 }
 
 // IssuedTokens returns every access token issued, so that tests can look

@@ -50,49 +50,11 @@ func (s *Server) drawFaults(c call) faults {
 	return f
 }
 
-// admit charges the call to its quota bucket.
-func (s *Server) admit(c call) bool {
-	lim, bucket := s.readLim, "read"
-	if c.write() {
-		lim, bucket = s.writLim, "write"
-	}
-	if lim == nil || lim.AllowN(s.now(), 1) {
-		return true
-	}
-	s.mu.Lock()
-	s.quota[bucket]++
-	s.mu.Unlock()
-	return false
-}
-
-func quotaDetails(write bool) (string, any) {
-	metric, limit := "cloudidentity.googleapis.com/read_requests", "ReadRequestsPerMinutePerProject"
-	if write {
-		metric, limit = "cloudidentity.googleapis.com/write_requests", "WriteRequestsPerMinutePerProject"
-	}
-	msg := "Quota exceeded for quota metric '" + metric + "' and limit '" + limit + "' of service 'cloudidentity.googleapis.com'."
-	return msg, map[string]any{
-		"@type":  "type.googleapis.com/google.rpc.ErrorInfo",
-		"reason": "RATE_LIMIT_EXCEEDED",
-		"domain": "googleapis.com",
-		"metadata": map[string]string{
-			"service":      "cloudidentity.googleapis.com",
-			"quota_metric": metric,
-			"quota_limit":  limit,
-		},
-	}
-}
-
-func writeQuota(w http.ResponseWriter, write bool) {
-	msg, detail := quotaDetails(write)
-	writeError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", msg, detail)
-}
-
 // fail writes the injected failure.
 func (s *Server) fail(w http.ResponseWriter, c call, kind string) {
 	switch kind {
 	case fault429:
-		writeQuota(w, c.write())
+		writeBareQuota(w)
 	case fault503, fault503After:
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "The service is currently unavailable.")
 	case faultReset, faultResetDone:

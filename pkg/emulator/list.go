@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -151,8 +152,7 @@ func decodeToken(tok string) (cursor, error) {
 	return c, nil
 }
 
-func parseListQuery(r *http.Request) (listQuery, error) {
-	v := r.URL.Query()
+func parseListQuery(v url.Values) (listQuery, error) {
 	var q listQuery
 	var err error
 	if q.filter, err = parseFilter(v.Get("filter")); err != nil {
@@ -188,9 +188,9 @@ func parseListQuery(r *http.Request) (listQuery, error) {
 	return q, nil
 }
 
-// list serves one page; the caller holds s.mu.
-func (s *Server) list(c call, r *http.Request) (int, any) {
-	q, err := parseListQuery(r)
+// list serves one page as the index shows it at now; the caller holds s.mu.
+func (s *Server) list(c call, v url.Values, now time.Time) (int, any) {
+	q, err := parseListQuery(v)
 	if err != nil {
 		return errorBody(http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
 	}
@@ -224,7 +224,7 @@ func (s *Server) list(c call, r *http.Request) (int, any) {
 		if q.desc {
 			a = order[n-1-i]
 		}
-		if !a.visible || !q.filter.match(a.State) {
+		if !a.shown(now) || !q.filter.match(a.State) {
 			continue
 		}
 		if len(p.Items) == q.pageSize {

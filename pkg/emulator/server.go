@@ -1,17 +1,23 @@
 // Package emulator is an in-memory Cloud Identity user-invitation server that
-// behaves as DESIGN.md describes the real API: the five methods under /v1/ and
-// /v1beta1/, Google's error envelope and JSON conventions, the 48-hour
-// visibility gap, quota, injectable faults and an introspection endpoint for
+// behaves as Google's does, harsh parts included: the five methods under
+// /v1/ and /v1beta1/, Google's error envelope and JSON conventions, the
+// 48-hour visibility gap, per-minute and per-day quotas, per-address
+// refusals, other actors, held requests, injectable faults, the Sheets calls
+// invitectl makes, the OAuth endpoints and an introspection endpoint for
 // tests. It is an http.Handler used by tests, `invitectl emulator` and
-// --sandbox.
+// --sandbox. The README's emulator section lists what it models and the
+// assumptions where Google documents nothing.
 package emulator
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -22,48 +28,90 @@ import (
 	"github.com/invitectl/invitectl/pkg/address"
 )
 
-// Config tunes quota, latency and faults. The zero value is a perfect,
-// unlimited, instant API.
+// Config tunes quota, latency, visibility and faults. The zero value is a
+// perfect, unlimited, instant API.
 type Config struct {
-	// ReadQPS and WriteQPS are token-bucket rates (requests per second) for
-	// reads (isInvitableUser, get, list) and writes (send, cancel); 0 means
-	// unlimited. The bucket holds one second of tokens.
+	// Quota is the per-minute and per-day request limits, counted as Google
+	// counts them; the zero value is unlimited.
+	Quota Quota
+	// ReadQPS and WriteQPS are per-second token buckets (burst: one second
+	// of tokens) for reads (isInvitableUser, get, list) and writes (send,
+	// cancel); 0 means unlimited.
+	//
+	// Deprecated: Google counts quota per minute and per day, not per
+	// second; use Quota. Kept for the planner and executor benchmarks. A
+	// rejection carries the ErrorInfo of Quota's read or write limit with
+	// quota_limit_value 60 times the rate.
 	ReadQPS, WriteQPS float64
+	// SendVisibilityLag keeps the invitation that a send creates for a
+	// recent account (one that get and list do not show yet) out of get and
+	// list for this long after the send. Zero shows it at once. Google
+	// documents no such delay; it documents that its listing is an index
+	// that can lag, so a test of exactly-once must survive one.
+	SendVisibilityLag time.Duration
 	// Latency is added to every API call, half before the change is applied
 	// and half after, so a client killed mid-call may or may not have acted.
 	Latency, Jitter time.Duration
 	// Fault probabilities, drawn independently on every API call in this
-	// order: a 429, a 503 before the change, a 503 after the change was
-	// applied, a connection reset without a response (after the change for
-	// half of the mutating calls).
+	// order: a 429 (bare, without quota details), a 503 before the change, a
+	// 503 after the change was applied, a connection reset without a
+	// response (after the change for half of the mutating calls).
 	Fault429, Fault503, Fault503After, FaultReset float64
 	Seed                                          uint64
-	// Now is the clock; nil means time.Now.
+	// Now is the clock of timestamps and quota windows; nil means time.Now.
+	// Latency and holds sleep on real timers (fake ones inside a
+	// testing/synctest bubble).
 	Now func() time.Time
 	// Reload returns the world for POST /_emulator/reset; nil reuses the
 	// world the server started with.
 	Reload func() (World, error)
 	// Auth makes the API demand tokens from the emulator's own token
-	// endpoint; the zero value accepts any call.
+	// endpoint and serves the OAuth endpoints; the zero value accepts any
+	// call.
 	Auth AuthConfig
 }
 
 // account is one user of the world and its invitation as it is now. It
 // points to its user in the server's world rather than copying it (a world
-// can hold a million users): Email, Kind and Recent come from there, while
-// State, Mails and UpdateTime, which send and cancel change, are the
-// account's own and shadow the world's starting values, which Reset needs.
+// can hold a million users): Email, Kind, Recent, Refuse and Hold come from
+// there until a change needs the account's own copy (see own), while State,
+// Mails and UpdateTime, which calls change, are the account's own and shadow
+// the world's starting values, which Reset needs.
 type account struct {
 	*User
+	owned      bool // User is this account's copy, not the world's
 	State      string
 	Mails      int64
 	UpdateTime time.Time
 	visible    bool
-	sends      int32
-	cancels    int32
+	// visibleAt is when the invitation of a lagged send shows up in get and
+	// list (see Config.SendVisibilityLag); zero when none is pending.
+	visibleAt time.Time
+	sends     int32 // sends applied through the API
+	cancels   int32 // cancels applied through the API
+	// otherSends counts emails that other actors sent (POST
+	// /_emulator/accounts).
+	otherSends int32
+	refused    int32
 	// faults counts calls on this account that failed with a fault, split by
 	// whether the change had been applied.
 	faultsBefore, faultsAfter int32
+}
+
+// shown reports whether get and list show the account's invitation at now.
+func (a *account) shown(now time.Time) bool {
+	return a.Kind == KindUnmanaged && (a.visible || !a.visibleAt.IsZero() && !now.Before(a.visibleAt))
+}
+
+// own gives the account its own copy of its user before a change, so that
+// the world Reset reloads stays as it was.
+func (a *account) own() *User {
+	if !a.owned {
+		u := *a.User
+		u.Refuse, u.Hold = maps.Clone(u.Refuse), maps.Clone(u.Hold)
+		a.User, a.owned = &u, true
+	}
+	return a.User
 }
 
 // Server is the emulator. It is safe for concurrent use.
@@ -74,6 +122,7 @@ type Server struct {
 	readLim *rate.Limiter
 	writLim *rate.Limiter
 	auth    *authority // nil when calls need no token
+	held    sync.WaitGroup
 
 	mu      sync.Mutex
 	world   World
@@ -85,13 +134,21 @@ type Server struct {
 	rng     *rand.Rand
 	opSeq   uint64
 	calls   map[string]int
-	quota   map[string]int
+	quota   map[string]int // rejections by call class: read, write
+	quotaBy map[string]int // rejections by quota_limit
 	faults  map[string]int
+	limits  []limit
+	windows map[windowKey]*window
+	sheets  map[string]*sheetDoc
+	pending int // held calls not applied yet
 }
 
 // New builds a server over a validated copy of world.
 func New(world World, cfg Config) (*Server, error) {
 	if err := world.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Quota.validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, now: cfg.Now, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
@@ -100,20 +157,26 @@ func New(world World, cfg Config) (*Server, error) {
 	}
 	s.readLim = newLimiter(cfg.ReadQPS)
 	s.writLim = newLimiter(cfg.WriteQPS)
+	s.limits = cfg.Quota.limits()
 	s.load(world)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /_emulator/state", s.serveState)
 	s.mux.HandleFunc("POST /_emulator/reset", s.serveReset)
+	s.mux.HandleFunc("POST /_emulator/accounts", s.serveAccounts)
 	s.mux.HandleFunc("/v1/", s.serveAPI)
 	s.mux.HandleFunc("/v1beta1/", s.serveAPI)
+	s.mux.HandleFunc("/v4/spreadsheets", s.serveSheets)
 	s.mux.HandleFunc("/v4/spreadsheets/", s.serveSheets)
-	if cfg.Auth.Require || cfg.Auth.Disabled {
+	s.mux.HandleFunc("GET /spreadsheets/d/", s.serveSheetPage)
+	if cfg.Auth.Require || cfg.Auth.Disabled || len(cfg.Auth.Clients) > 0 {
 		var err error
 		if s.auth, err = newAuthority(cfg.Auth, s.now); err != nil {
 			return nil, err
 		}
 		s.mux.HandleFunc("POST /token", s.serveToken)
 		s.mux.HandleFunc("/v1/projects/", s.serveSignJwt)
+		s.mux.HandleFunc("GET /o/oauth2/auth", s.serveAuthorize)
+		s.mux.HandleFunc("GET /o/oauth2/v2/auth", s.serveAuthorize)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path))
@@ -142,7 +205,24 @@ func (s *Server) load(w World) {
 		s.all[i] = account{User: u, State: u.State, Mails: u.Mails, UpdateTime: u.UpdateTime,
 			visible: u.Kind == KindUnmanaged && !u.Recent}
 	}
-	slices.SortFunc(s.all, func(a, b account) int { return strings.Compare(a.Email, b.Email) })
+	slices.SortFunc(s.all, byAddress)
+	s.reindex()
+	s.calls = map[string]int{}
+	s.quota = map[string]int{}
+	s.quotaBy = map[string]int{}
+	s.faults = map[string]int{}
+	s.windows = map[windowKey]*window{}
+	s.sheets = make(map[string]*sheetDoc, len(w.Sheets))
+	for id, sp := range w.Sheets {
+		s.sheets[id] = newSheetDoc(sp)
+	}
+}
+
+func byAddress(a, b account) int { return strings.Compare(a.Email, b.Email) }
+
+// reindex rebuilds the pointers into s.all after it was built or grew; the
+// caller holds s.mu (or owns s).
+func (s *Server) reindex() {
 	s.byEmail = s.byEmail[:0]
 	for i := range s.all {
 		if a := &s.all[i]; a.Kind == KindUnmanaged {
@@ -151,13 +231,10 @@ func (s *Server) load(w World) {
 	}
 	s.byTime = nil
 	s.version++
-	s.calls = map[string]int{}
-	s.quota = map[string]int{}
-	s.faults = map[string]int{}
 }
 
 // account finds an account by its normalised address, or nil; the caller
-// holds s.mu.
+// holds s.mu. The pointer is good until the next reindex.
 func (s *Server) account(email string) *account {
 	i, ok := slices.BinarySearchFunc(s.all, email, func(a account, e string) int { return strings.Compare(a.Email, e) })
 	if !ok {
@@ -231,6 +308,9 @@ func route(w http.ResponseWriter, r *http.Request) (call, bool) {
 	return c, true
 }
 
+// serveAPI runs one call through what Google's front end and backend do,
+// in order: authentication, quota, the customer, the address, a refusal of
+// this address, faults, a hold, the change itself.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c, ok := route(w, r)
 	if !ok {
@@ -245,10 +325,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	customer := s.world.Customer
 	s.mu.Unlock()
 
-	if !s.authorize(w, r, true, scopesFor(c)...) {
+	g, ok := s.authorize(w, r, true, scopesFor(c)...)
+	if !ok {
 		return
 	}
 	s.sleep(r, 0.5)
+	if l := s.admit(c, g.who()); l != nil {
+		s.writeQuota(w, l)
+		return
+	}
 	if c.customer != customer {
 		writeError(w, http.StatusForbidden, "PERMISSION_DENIED",
 			fmt.Sprintf("The caller does not have permission on customer %s.", c.customer))
@@ -262,8 +347,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		c.email = key
 	}
-	if !s.admit(c) {
-		writeQuota(w, c.write())
+	if code := s.refusal(c); code != 0 {
+		ref := refusals[code]
+		writeError(w, code, ref.status, ref.message)
 		return
 	}
 	f := s.drawFaults(c)
@@ -271,14 +357,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, c, f.before)
 		return
 	}
-	s.mu.Lock()
-	status, body := s.apply(c, r)
-	if f.after != "" && status == http.StatusOK && c.write() {
-		if a := s.account(c.email); a != nil {
-			a.faultsAfter++
-		}
+	status, body, ok := s.applyHeld(r.Context(), c, r.URL.Query(), f.after != "")
+	if !ok {
+		return // the client left; the held call still lands
 	}
-	s.mu.Unlock()
 	s.sleep(r, 0.5)
 	if f.after != "" {
 		s.fail(w, c, f.after)
@@ -287,8 +369,83 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, body)
 }
 
+// refusal returns the HTTP code with which the world refuses this call for
+// its address, or 0; the refusal is counted.
+func (s *Server) refusal(c call) int {
+	if c.email == "" {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.account(c.email)
+	if a == nil || a.Refuse[c.method] == 0 {
+		return 0
+	}
+	a.refused++
+	return a.Refuse[c.method]
+}
+
+// applyHeld applies the call, after its hold when the account has one for
+// this method. A held call is applied on its own goroutine, so it lands
+// even when the client gives up first; ok is false when it did.
+func (s *Server) applyHeld(ctx context.Context, c call, q url.Values, faultAfter bool) (status int, body any, ok bool) {
+	s.mu.Lock()
+	var hold time.Duration
+	if a := s.account(c.email); a != nil && c.email != "" && a.Hold[c.method] > 0 {
+		hold = time.Duration(a.Hold[c.method])
+		delete(a.own().Hold, c.method)
+		s.pending++
+		s.held.Add(1)
+	}
+	if hold == 0 {
+		defer s.mu.Unlock()
+		status, body = s.applyCounted(c, q, faultAfter)
+		return status, body, true
+	}
+	s.mu.Unlock()
+	type result struct {
+		status int
+		body   any
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer s.held.Done()
+		t := time.NewTimer(hold)
+		defer t.Stop()
+		<-t.C
+		s.mu.Lock()
+		st, b := s.applyCounted(c, q, faultAfter)
+		s.pending--
+		s.mu.Unlock()
+		done <- result{st, b}
+	}()
+	select {
+	case res := <-done:
+		return res.status, res.body, true
+	case <-ctx.Done():
+		return 0, nil, false
+	}
+}
+
+// WaitHeld blocks until every held call that has started has been applied.
+// Call it once the calls of interest were made, not while others start.
+func (s *Server) WaitHeld() { s.held.Wait() }
+
+// applyCounted applies the call and, when a fault will hide the answer
+// (faultAfter), records that the change was applied; the caller holds s.mu.
+func (s *Server) applyCounted(c call, q url.Values, faultAfter bool) (int, any) {
+	status, body := s.apply(c, q)
+	if faultAfter && status == http.StatusOK && c.write() {
+		if a := s.account(c.email); a != nil {
+			a.faultsAfter++
+		}
+	}
+	return status, body
+}
+
 // apply runs the method against the state; the caller holds s.mu.
-func (s *Server) apply(c call, r *http.Request) (int, any) {
+func (s *Server) apply(c call, q url.Values) (int, any) {
+	now := s.now()
 	switch c.method {
 	case "isInvitableUser":
 		a := s.account(c.email)
@@ -298,32 +455,54 @@ func (s *Server) apply(c call, r *http.Request) (int, any) {
 		return http.StatusOK, invitableFalse
 	case "get":
 		a := s.account(c.email)
-		if a == nil || !a.visible {
+		if a == nil || !a.shown(now) {
 			return notFound(c)
 		}
 		return http.StatusOK, s.invitation(c.customer, a)
 	case "list":
-		return s.list(c, r)
+		return s.list(c, q, now)
 	case "send":
 		a := s.account(c.email)
-		if a == nil || a.Kind != KindUnmanaged || a.State == StateAccepted {
-			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", sendRefusal(a))
+		if why := canSend(viewOf(a)); why != "" {
+			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", why)
 		}
-		a.State, a.Mails, a.UpdateTime, a.visible = StateInvited, a.Mails+1, s.now().UTC(), true
+		s.send(a, now)
 		a.sends++
-		s.version++
 		return http.StatusOK, s.operation(c, a)
 	case "cancel":
 		a := s.account(c.email)
-		if a == nil || !a.visible || a.State != StateInvited {
-			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", cancelRefusal(a))
+		if a == nil || !a.shown(now) || a.State != StateInvited {
+			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", cancelRefusal(a, now))
 		}
-		a.State, a.UpdateTime = StateNotYetSent, s.now().UTC()
+		s.cancel(a, now)
 		a.cancels++
-		s.version++
 		return http.StatusOK, s.operation(c, a)
 	}
 	return errorBody(http.StatusNotFound, "NOT_FOUND", "unknown method")
+}
+
+// send emails the account's user, whoever asked; the caller holds s.mu and
+// checked canSend.
+func (s *Server) send(a *account, now time.Time) {
+	a.State, a.Mails, a.UpdateTime = StateInvited, a.Mails+1, now.UTC()
+	switch {
+	case a.shown(now):
+	case s.cfg.SendVisibilityLag > 0:
+		// The lag runs from the send that created the invitation; later
+		// sends do not push it back.
+		if a.visibleAt.IsZero() {
+			a.visibleAt = now.Add(s.cfg.SendVisibilityLag)
+		}
+	default:
+		a.visible = true
+	}
+	s.version++
+}
+
+// cancel withdraws an INVITED invitation; the caller holds s.mu.
+func (s *Server) cancel(a *account, now time.Time) {
+	a.State, a.UpdateTime = StateNotYetSent, now.UTC()
+	s.version++
 }
 
 func notFound(c call) (int, any) {
@@ -331,20 +510,22 @@ func notFound(c call) (int, any) {
 		fmt.Sprintf("UserInvitation customers/%s/userinvitations/%s not found.", c.customer, c.email))
 }
 
-func sendRefusal(a *account) string {
+// canSend returns why a send to the account is refused, or "".
+func canSend(v view) string {
 	switch {
-	case a == nil:
+	case !v.exists || v.kind == KindDeleted:
 		return "The user does not have a Google account and cannot be invited."
-	case a.Kind == KindManaged:
+	case v.kind == KindManaged:
 		return "The user is already managed by an organization and cannot be invited."
-	default:
+	case v.state == StateAccepted:
 		return "The user has already accepted the invitation."
 	}
+	return ""
 }
 
-func cancelRefusal(a *account) string {
+func cancelRefusal(a *account, now time.Time) string {
 	switch {
-	case a == nil || !a.visible:
+	case a == nil || !a.shown(now):
 		return "There is no sent invitation to cancel for this user."
 	default:
 		return fmt.Sprintf("Only an invitation in state INVITED can be cancelled; this one is %s.", a.State)
@@ -406,7 +587,8 @@ func (s *Server) sleep(r *http.Request, share float64) {
 	}
 }
 
-// errorBody is Google's JSON error envelope.
+// errorEnvelope is Google's JSON error body, a google.rpc.Status: only
+// these fields, so that protojson (gax-go's apierror) parses its details.
 type errorEnvelope struct {
 	Error errorDetail `json:"error"`
 }
