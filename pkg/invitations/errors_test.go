@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -267,5 +269,159 @@ func TestTokenFailures(t *testing.T) {
 	}
 	if calls != 0 {
 		t.Fatalf("%d requests reached the API without a token", calls)
+	}
+}
+
+// quotaBody is Google's 429 envelope as issue 9 quotes it: ErrorInfo with
+// the quota metadata, and a Help link.
+func quotaBody(limit, value string) string {
+	return envelopeJSON(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Read requests' and limit '"+limit+"' of service 'cloudidentity.googleapis.com'.",
+		map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
+			"metadata": map[string]any{"quota_metric": "cloudidentity.googleapis.com/read_requests", "quota_limit": limit,
+				"quota_limit_value": value, "quota_location": "global", "consumer": "projects/100000000001", "service": "cloudidentity.googleapis.com"}},
+		map[string]any{"@type": "type.googleapis.com/google.rpc.Help",
+			"links": []any{map[string]any{"description": "Request a higher quota limit.", "url": helpURL}}})
+}
+
+const helpURL = "https://cloud.google.com/docs/quotas/help/request_increase"
+
+// Every shape a quota error takes is KindQuota, retryable, and says what it
+// knows of its limit.
+func TestQuotaShapes(t *testing.T) {
+	const metric = "cloudidentity.googleapis.com/read_requests"
+	perMinute := &QuotaInfo{Metric: metric, Limit: "ReadsPerMinutePerUser", Value: 60, Window: time.Minute, HelpURL: helpURL}
+	legacy := func(code int, reason string) string {
+		return fmt.Sprintf(`{"error":{"code":%d,"message":"Limit Exceeded","errors":[{"message":"Limit Exceeded","domain":"usageLimits","reason":%q}]}}`, code, reason)
+	}
+	cases := []struct {
+		name       string
+		code       int
+		header     http.Header
+		body       string
+		reason     string
+		quota      *QuotaInfo
+		retryAfter time.Duration
+	}{
+		{name: "per minute, issue 9's envelope", code: 429, body: quotaBody("ReadsPerMinutePerUser", "60"), reason: "RATE_LIMIT_EXCEEDED", quota: perMinute},
+		{name: "per 100 seconds", code: 429, body: quotaBody("RequestsPer100SecondsPerUser", "100"), reason: "RATE_LIMIT_EXCEEDED",
+			quota: &QuotaInfo{Metric: metric, Limit: "RequestsPer100SecondsPerUser", Value: 100, Window: 100 * time.Second, HelpURL: helpURL}},
+		{name: "per day", code: 429, body: quotaBody("RequestsPerDayPerProject", "10000"), reason: "RATE_LIMIT_EXCEEDED",
+			quota: &QuotaInfo{Metric: metric, Limit: "RequestsPerDayPerProject", Value: 10000, Window: 24 * time.Hour, HelpURL: helpURL}},
+		{name: "bare 429, empty body", code: 429},
+		{name: "bare 429, HTML body", code: 429, body: "<html><body>Too Many Requests</body></html>"},
+		{name: "envelope without details", code: 429, body: envelopeJSON(429, "RESOURCE_EXHAUSTED", "Quota exceeded")},
+		{name: "RESOURCE_EXHAUSTED under another code", code: 400, body: envelopeJSON(400, "RESOURCE_EXHAUSTED", "Quota exceeded")},
+		{name: "retry-after header", code: 429, header: http.Header{"Retry-After": {"7"}}, body: quotaBody("ReadsPerMinutePerUser", "60"),
+			reason: "RATE_LIMIT_EXCEEDED", quota: perMinute, retryAfter: 7 * time.Second},
+		{
+			// apierror drops every detail when the body also has the older
+			// errors list; they are read one by one instead.
+			name: "details beside the older errors list", code: 429,
+			body:   strings.Replace(quotaBody("ReadsPerMinutePerUser", "60"), `"code":429`, `"code":429,"errors":[{"message":"Quota exceeded","domain":"usageLimits","reason":"rateLimitExceeded"}]`, 1),
+			reason: "RATE_LIMIT_EXCEEDED", quota: perMinute,
+		},
+		{
+			name: "a detail of an unknown type among them", code: 429,
+			body: envelopeJSON(429, "RESOURCE_EXHAUSTED", "Quota exceeded",
+				map[string]any{"@type": "type.googleapis.com/google.example.Unknown", "x": 1},
+				map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
+					"metadata": map[string]any{"quota_limit": "WritesPerMinutePerUser", "quota_limit_value": "30"}}),
+			reason: "RATE_LIMIT_EXCEEDED", quota: &QuotaInfo{Limit: "WritesPerMinutePerUser", Value: 30, Window: time.Minute},
+		},
+		{
+			name: "QuotaFailure detail", code: 429,
+			body: envelopeJSON(429, "RESOURCE_EXHAUSTED", "Quota exceeded", map[string]any{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+				"violations": []any{map[string]any{"subject": "project:1", "quotaMetric": metric, "quotaId": "ReadRequestsPerMinutePerProject", "quotaValue": "600"}}}),
+			quota: &QuotaInfo{Metric: metric, Limit: "ReadRequestsPerMinutePerProject", Value: 600, Window: time.Minute},
+		},
+		{name: "RESOURCE_QUOTA_EXCEEDED", code: 403, body: envelopeJSON(403, "PERMISSION_DENIED", "Quota exceeded",
+			map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RESOURCE_QUOTA_EXCEEDED"}), reason: "RESOURCE_QUOTA_EXCEEDED"},
+		{name: "older form: dailyLimitExceeded", code: 403, body: legacy(403, "dailyLimitExceeded"), reason: "dailyLimitExceeded", quota: &QuotaInfo{Window: 24 * time.Hour}},
+		{name: "older form: userRateLimitExceeded", code: 403, body: legacy(403, "userRateLimitExceeded"), reason: "userRateLimitExceeded"},
+		{name: "older form: rateLimitExceeded", code: 403, body: legacy(403, "rateLimitExceeded"), reason: "rateLimitExceeded"},
+		{name: "older form: quotaExceeded", code: 403, body: legacy(403, "quotaExceeded"), reason: "quotaExceeded"},
+		{name: "older form on a 429", code: 429, body: legacy(429, "rateLimitExceeded"), reason: "rateLimitExceeded"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := serve(t, tc.code, tc.header, tc.body)
+			_, err := a.IsInvitable(context.Background(), "a@example.com")
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("%v is not an *Error", err)
+			}
+			if e.Kind != KindQuota || !IsQuota(err) || !IsRetryable(err) || IsAmbiguous(err) {
+				t.Errorf("kind %v (retryable %v), want quota and retryable", e.Kind, IsRetryable(err))
+			}
+			if e.HTTPCode != tc.code || e.Reason != tc.reason || e.RetryAfter != tc.retryAfter {
+				t.Errorf("code %d reason %q retry-after %v, want %d %q %v", e.HTTPCode, e.Reason, e.RetryAfter, tc.code, tc.reason, tc.retryAfter)
+			}
+			if got := QuotaOf(fmt.Errorf("wrapped: %w", err)); !reflect.DeepEqual(got, tc.quota) {
+				t.Errorf("quota %+v, want %+v", got, tc.quota)
+			}
+			if v := ReadVerdict(err); !v.Retry || !v.Quota || v.After != tc.retryAfter {
+				t.Errorf("ReadVerdict = %+v, want a quota retry", v)
+			}
+		})
+	}
+}
+
+// An Operation's error is a google.rpc.Status: its details are read the
+// same way.
+func TestQuotaInOperation(t *testing.T) {
+	body := `{"name":"operations/1","done":true,"error":{"code":8,"message":"Quota exceeded","details":[` +
+		`{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","metadata":{"quota_metric":"cloudidentity.googleapis.com/write_requests","quota_limit":"WritesPerMinutePerUser","quota_limit_value":"30"}},` +
+		`{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"},` +
+		`{"@type":"type.googleapis.com/google.rpc.Help","links":[{"url":"` + helpURL + `"}]}]}}`
+	_, err := serve(t, 200, nil, body).Send(context.Background(), "a@example.com")
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindQuota || e.Status != "RESOURCE_EXHAUSTED" || e.Reason != "RATE_LIMIT_EXCEEDED" || e.RetryAfter != 1500*time.Millisecond {
+		t.Fatalf("got %+v", e)
+	}
+	want := &QuotaInfo{Metric: "cloudidentity.googleapis.com/write_requests", Limit: "WritesPerMinutePerUser", Value: 30, Window: time.Minute, HelpURL: helpURL}
+	if !reflect.DeepEqual(e.Quota, want) {
+		t.Errorf("quota %+v, want %+v", e.Quota, want)
+	}
+}
+
+// A 429 from the token endpoint means no API call was made: retry, and it
+// is not an authentication failure.
+func TestTokenEndpointQuota(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a request reached the API without a token")
+	}))
+	defer hs.Close()
+	for _, body := range []string{"", `{"error":"rate_limit_exceeded"}`, "<html>Too Many Requests</html>"} {
+		rerr := &oauth2.RetrieveError{Response: &http.Response{StatusCode: 429, Status: "429 Too Many Requests"}, Body: []byte(body)}
+		a, err := New(context.Background(), Config{Customer: "C01", Endpoint: hs.URL, TokenSource: failingSource{rerr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Get(context.Background(), "a@example.com")
+		if !IsRetryable(err) || IsAuth(err) || IsAmbiguous(err) {
+			t.Errorf("token endpoint 429 (body %q): %v kind %v, want retryable", body, err, KindOf(err))
+		}
+		if v := ReadVerdict(err); !v.Retry {
+			t.Errorf("token endpoint 429: verdict %+v, want a retry", v)
+		}
+	}
+}
+
+func TestWindowOf(t *testing.T) {
+	for name, want := range map[string]time.Duration{
+		"ReadsPerMinutePerUser":             time.Minute,
+		"defaultPerMinutePerProject":        time.Minute,
+		"Read requests per minute per user": time.Minute,
+		"RequestsPer100SecondsPerUser":      100 * time.Second,
+		"requests-per-100-seconds":          100 * time.Second,
+		"RequestsPerDayPerProject":          24 * time.Hour,
+		"QueriesPerHour":                    time.Hour,
+		"WritesPerSecond":                   time.Second,
+		"VMsPerProject":                     0,
+		"":                                  0,
+	} {
+		if got := windowOf(name); got != want {
+			t.Errorf("windowOf(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
