@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/pace"
 	"golang.org/x/oauth2"
 )
 
@@ -219,23 +220,31 @@ func TestParseStateAndOrder(t *testing.T) {
 	}
 }
 
-func TestReadVerdict(t *testing.T) {
+func TestVerdicts(t *testing.T) {
 	cases := []struct {
-		err          error
-		retry, quota bool
-		after        time.Duration
+		err                        error
+		read, write, quota, paused bool
 	}{
-		{&Error{Kind: KindQuota, RetryAfter: time.Second}, true, true, time.Second},
-		{&Error{Kind: KindUnavailable}, true, false, 0},
-		{&Error{Kind: KindAmbiguous}, true, false, 0},
-		{&Error{Kind: KindNotFound}, false, false, 0},
-		{&Error{Kind: KindAuth}, false, false, 0},
-		{&Error{Kind: KindPrecondition}, false, false, 0},
+		{&Error{Kind: KindQuota, RetryAfter: time.Second}, true, true, true, true},
+		{&Error{Kind: KindUnavailable, RetryAfter: time.Second}, true, true, false, true},
+		{&Error{Kind: KindAmbiguous}, true, false, false, false},
+		{&Error{Kind: KindCanceled}, false, false, false, false},
+		{&Error{Kind: KindNotFound}, false, false, false, false},
+		{&Error{Kind: KindAuth}, false, false, false, false},
+		{&Error{Kind: KindDenied}, false, false, false, false},
+		{&Error{Kind: KindPrecondition}, false, false, false, false},
+		{&Error{Kind: KindInvalid}, false, false, false, false},
 	}
 	for _, tc := range cases {
-		v := ReadVerdict(tc.err)
-		if v.Retry != tc.retry || v.Quota != tc.quota || v.After != tc.after {
-			t.Errorf("ReadVerdict(%v) = %+v", tc.err, v)
+		r, w := ReadVerdict(tc.err), WriteVerdict(tc.err)
+		for _, v := range []struct {
+			name  string
+			got   pace.Verdict
+			retry bool
+		}{{"read", r, tc.read}, {"write", w, tc.write}} {
+			if v.got.Retry != v.retry || v.got.Quota != (tc.quota && v.retry) || (v.got.After == time.Second) != (tc.paused && v.retry) {
+				t.Errorf("%s verdict of %v = %+v, want retry %v quota %v", v.name, KindOf(tc.err), v.got, v.retry, tc.quota)
+			}
 		}
 	}
 }
@@ -359,8 +368,14 @@ func TestQuotaShapes(t *testing.T) {
 			if got := QuotaOf(fmt.Errorf("wrapped: %w", err)); !reflect.DeepEqual(got, tc.quota) {
 				t.Errorf("quota %+v, want %+v", got, tc.quota)
 			}
-			if v := ReadVerdict(err); !v.Retry || !v.Quota || v.After != tc.retryAfter {
-				t.Errorf("ReadVerdict = %+v, want a quota retry", v)
+			var lim *pace.Limit
+			if q := tc.quota; q != nil {
+				lim = &pace.Limit{Metric: q.Metric, Name: q.Limit, Value: q.Value, Window: q.Window, Help: q.HelpURL}
+			}
+			for name, verdict := range map[string]func(error) pace.Verdict{"ReadVerdict": ReadVerdict, "WriteVerdict": WriteVerdict} {
+				if v := verdict(err); !v.Retry || !v.Quota || v.After != tc.retryAfter || !reflect.DeepEqual(v.Limit, lim) {
+					t.Errorf("%s = %+v (limit %+v), want a quota retry teaching %+v", name, v, v.Limit, lim)
+				}
 			}
 		})
 	}
