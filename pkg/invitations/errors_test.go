@@ -11,9 +11,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/pace"
@@ -438,5 +441,97 @@ func TestWindowOf(t *testing.T) {
 		if got := windowOf(name); got != want {
 			t.Errorf("windowOf(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// handlerTransport serves requests with a handler, in memory: no network,
+// so that a synctest bubble's clock runs the quota's minutes.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// rollingQuota answers isInvitableUser under a rolling quota of limit calls
+// per minute; over it, issue 9's 429 envelope (details) or a bare one.
+type rollingQuota struct {
+	limit             int
+	details           bool
+	mu                sync.Mutex
+	taken             []time.Time
+	accepted, refused int
+}
+
+func (q *rollingQuota) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := time.Now()
+	for len(q.taken) > 0 && !q.taken[0].After(now.Add(-time.Minute)) {
+		q.taken = q.taken[1:]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if len(q.taken) >= q.limit {
+		q.refused++
+		w.WriteHeader(429)
+		body := envelopeJSON(429, "RESOURCE_EXHAUSTED", "Quota exceeded")
+		if q.details {
+			body = quotaBody("ReadsPerMinutePerUser", strconv.Itoa(q.limit))
+		}
+		io.WriteString(w, body)
+		return
+	}
+	q.taken = append(q.taken, now)
+	q.accepted++
+	io.WriteString(w, `{"isInvitableUser":true}`)
+}
+
+// The pacer learns from what the adapter reads of the envelope: with the
+// details, Google's limit, its unit and its Help link; without, what the
+// window held. Either way it settles under the limit with few refusals.
+func TestPacerLearnsFromTheEnvelope(t *testing.T) {
+	for _, details := range []bool{true, false} {
+		t.Run(fmt.Sprint("details ", details), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				q := &rollingQuota{limit: 60, details: details}
+				a, err := New(context.Background(), Config{Customer: "C01", Endpoint: "http://api.test", Transport: handlerTransport{q}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := pace.New(pace.Config{ReadQPS: 25, WriteQPS: 10})
+				w := pace.NewWindow(p.Limiter(pace.Read), 16)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				var wg sync.WaitGroup
+				for range 16 {
+					wg.Go(func() {
+						for ctx.Err() == nil {
+							w.Do(ctx, pace.Policy{}, ReadVerdict, func(ctx context.Context) error {
+								_, err := a.IsInvitable(ctx, "a@example.com")
+								return err
+							})
+						}
+					})
+				}
+				wg.Wait()
+				q.mu.Lock()
+				defer q.mu.Unlock()
+				t.Logf("%d accepted, %d refused: %s", q.accepted, q.refused, p.Describe())
+				if share := float64(q.accepted) / (5 * 60); share < 0.85 {
+					t.Errorf("%.2f of the allowed calls", share)
+				}
+				if share := float64(q.refused) / float64(q.accepted+q.refused); share > 0.05 {
+					t.Errorf("%.1f%% of calls refused", 100*share)
+				}
+				want, help := "about 60 requests per minute for reads", ""
+				if details {
+					want, help = "60 requests per minute (ReadsPerMinutePerUser) for reads", helpURL
+				}
+				if got := p.Describe(); !strings.HasPrefix(got, want) || p.Help() != help {
+					t.Errorf("Describe() = %q, Help() = %q; want %q..., %q", got, p.Help(), want, help)
+				}
+			})
+		})
 	}
 }
