@@ -32,6 +32,8 @@ func NewLimiter(ratePerSec float64) *Limiter {
 
 // Wait blocks until the caller may make one call, or ctx ends. When the
 // class's daily quota is spent, it returns a *DailyQuotaError at once.
+// A call admitted by Wait reports nothing back: make calls through Do or
+// Window.Do, so that their quota errors teach the pacer.
 func (l *Limiter) Wait(ctx context.Context) error {
 	_, err := l.wait(ctx, false)
 	return err
