@@ -1,6 +1,7 @@
 package invitations
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +13,17 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
+	"github.com/googleapis/gax-go/v2/apierror"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Kind says what an API error means for the caller.
@@ -58,6 +67,7 @@ type Error struct {
 	Reason     string        // ErrorInfo reason or legacy errors[].reason
 	Message    string        // the API's message, or the transport's
 	RetryAfter time.Duration // from Retry-After or a RetryInfo detail
+	Quota      *QuotaInfo    // what a quota error says about its limit; nil when nothing
 	Operation  string        // the operation name when the error came in an Operation
 	Err        error
 }
@@ -158,40 +168,95 @@ func wrap(ctx context.Context, method, email string, err error) error {
 	return e
 }
 
-// envelope is Google's JSON error body.
-type envelope struct {
-	Error struct {
-		Code    int               `json:"code"`
-		Message string            `json:"message"`
-		Status  string            `json:"status"`
-		Details []json.RawMessage `json:"details"`
-		Errors  []struct {
-			Reason string `json:"reason"`
-		} `json:"errors"`
-	} `json:"error"`
-}
-
 func fillFromHTTP(e *Error, gerr *googleapi.Error) {
 	e.HTTPCode = gerr.Code
 	e.Message = gerr.Message
-	var env envelope
-	if json.Unmarshal([]byte(gerr.Body), &env) == nil {
-		e.Status = env.Error.Status
-		if e.Message == "" {
-			e.Message = env.Error.Message
-		}
-		e.Reason, e.RetryAfter = parseDetails(env.Error.Details)
-		if e.Reason == "" && len(env.Error.Errors) > 0 {
-			e.Reason = env.Error.Errors[0].Reason
-		}
+	e.Status = bodyStatus(gerr.Body)
+	d := httpDetails(gerr)
+	e.Reason, e.RetryAfter = d.Reason(), retryDelay(d)
+	if e.Reason == "" && len(gerr.Errors) > 0 {
+		e.Reason = gerr.Errors[0].Reason // Google's older form
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(gerr.Code)
 	}
-	if d := parseRetryAfter(gerr.Header.Get("Retry-After"), time.Now()); d > e.RetryAfter {
-		e.RetryAfter = d
+	if v := parseRetryAfter(gerr.Header.Get("Retry-After"), time.Now()); v > e.RetryAfter {
+		e.RetryAfter = v
 	}
 	e.Kind = kindFromHTTP(gerr.Code, e.Status, e.Reason)
+	if e.Kind == KindQuota {
+		e.Quota = quotaInfo(d, e.Reason)
+	}
+}
+
+// bodyStatus is the canonical status of Google's envelope ("status":
+// "FAILED_PRECONDITION"). Neither googleapi.Error nor apierror keeps it
+// (apierror maps the HTTP code instead, and 400 stands for several
+// statuses), so this one field is read here.
+func bodyStatus(body string) string {
+	var env struct {
+		Error struct {
+			Status string `json:"status"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &env) != nil {
+		return ""
+	}
+	return env.Error.Status
+}
+
+// httpDetails parses the google.rpc details of an HTTP error with apierror.
+// apierror drops every detail when the body has anything its schema does
+// not know: the older "errors" list that many Google APIs still send beside
+// "details", or a detail of an unregistered type. Then the details that
+// googleapi decoded are read one by one. Never nil.
+func httpDetails(gerr *googleapi.Error) *apierror.APIError {
+	ae, ok := apierror.FromError(gerr)
+	if ok && (hasDetails(ae.Details()) || len(gerr.Details) == 0) {
+		return ae
+	}
+	raw := make([]json.RawMessage, 0, len(gerr.Details))
+	for _, d := range gerr.Details {
+		if b, err := json.Marshal(d); err == nil {
+			raw = append(raw, b)
+		}
+	}
+	return statusDetails(int32(codes.Unknown), gerr.Message, raw)
+}
+
+func hasDetails(d apierror.ErrDetails) bool {
+	return d.ErrorInfo != nil || d.RetryInfo != nil || d.Help != nil || d.QuotaFailure != nil
+}
+
+// statusDetails parses a google.rpc.Status given as its code, message and
+// JSON details (an Operation's error, or an HTTP error's details) with
+// apierror. A detail that does not parse, or whose type is unknown, is
+// skipped rather than losing the others. Never nil.
+func statusDetails(code int32, message string, details []json.RawMessage) *apierror.APIError {
+	st := &spb.Status{Code: code, Message: message}
+	if st.Code == 0 {
+		st.Code = int32(codes.Unknown) // an OK status is no error
+	}
+	for _, raw := range details {
+		var a anypb.Any
+		if protojson.Unmarshal(raw, &a) == nil {
+			st.Details = append(st.Details, &a)
+		}
+	}
+	if ae, ok := apierror.FromError(status.ErrorProto(st)); ok {
+		return ae
+	}
+	return &apierror.APIError{}
+}
+
+// retryDelay is the RetryInfo detail's delay, or 0.
+func retryDelay(ae *apierror.APIError) time.Duration {
+	if ri := ae.Details().RetryInfo; ri != nil {
+		if d := ri.GetRetryDelay().AsDuration(); d > 0 {
+			return d
+		}
+	}
+	return 0
 }
 
 func kindFromHTTP(code int, status, reason string) Kind {
@@ -216,37 +281,17 @@ func kindFromHTTP(code int, status, reason string) Kind {
 	return KindUnknown
 }
 
+// isRateReason reports a reason that means "over quota": the ErrorInfo
+// reasons of google/api/error_reason.proto, and the errors[].reason values
+// of Google's older error form (dailyLimitExceeded, userRateLimitExceeded,
+// rateLimitExceeded, quotaExceeded), which some APIs answer with a 403.
 func isRateReason(r string) bool {
 	switch r {
-	case "RATE_LIMIT_EXCEEDED", "rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded",
-		"RESOURCE_PROJECT_INVALID_QUOTA", "dailyLimitExceeded":
+	case "RATE_LIMIT_EXCEEDED", "RESOURCE_QUOTA_EXCEEDED", "RESOURCE_PROJECT_INVALID_QUOTA",
+		"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded":
 		return true
 	}
 	return false
-}
-
-// parseDetails finds the ErrorInfo reason and the RetryInfo delay among the
-// google.rpc detail messages.
-func parseDetails(details []json.RawMessage) (reason string, retry time.Duration) {
-	for _, raw := range details {
-		var d struct {
-			Type       string `json:"@type"`
-			Reason     string `json:"reason"`
-			RetryDelay string `json:"retryDelay"`
-		}
-		if json.Unmarshal(raw, &d) != nil {
-			continue
-		}
-		switch {
-		case strings.HasSuffix(d.Type, "google.rpc.ErrorInfo"):
-			reason = d.Reason
-		case strings.HasSuffix(d.Type, "google.rpc.RetryInfo"):
-			if v, err := time.ParseDuration(d.RetryDelay); err == nil && v > 0 {
-				retry = v
-			}
-		}
-	}
-	return reason, retry
 }
 
 // parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
@@ -340,12 +385,14 @@ func TokenError(err error) (code, desc string, ok bool) {
 			Error       string `json:"error"`
 			Description string `json:"error_description"`
 		}
-		var env envelope // IAM Credentials answers in Google's envelope
 		switch {
 		case json.Unmarshal(rerr.Body, &oauthErr) == nil:
 			code, desc = oauthErr.Error, oauthErr.Description
-		case json.Unmarshal(rerr.Body, &env) == nil:
-			desc = env.Error.Message
+		case rerr.Response != nil: // IAM Credentials answers in Google's envelope
+			var gerr *googleapi.Error
+			if errors.As(googleapi.CheckResponseWithBody(rerr.Response, rerr.Body), &gerr) {
+				desc = gerr.Message
+			}
 		}
 	}
 	if code == "" && rerr.Response != nil {
@@ -354,16 +401,8 @@ func TokenError(err error) (code, desc string, ok bool) {
 	return code, desc, true
 }
 
-// statusCode maps google.rpc.Code numbers, as found in an Operation's error,
-// to their names.
-var statusCode = map[int64]string{
-	1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
-	6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
-	10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE",
-	15: "DATA_LOSS", 16: "UNAUTHENTICATED",
-}
-
-// statusHTTP is the HTTP code Google maps each status to.
+// statusHTTP is the HTTP code Google maps each status to
+// (google/rpc/code.proto).
 var statusHTTP = map[string]int{
 	"CANCELLED": 499, "UNKNOWN": 500, "INVALID_ARGUMENT": 400, "DEADLINE_EXCEEDED": 504,
 	"NOT_FOUND": 404, "ALREADY_EXISTS": 409, "PERMISSION_DENIED": 403, "RESOURCE_EXHAUSTED": 429,
@@ -371,18 +410,111 @@ var statusHTTP = map[string]int{
 	"INTERNAL": 500, "UNAVAILABLE": 503, "DATA_LOSS": 500, "UNAUTHENTICATED": 401,
 }
 
-// operationError classifies the error of a finished Operation as if it had
-// come as an HTTP error.
+// operationError classifies the error of a finished Operation (a
+// google.rpc.Status) as if it had come as an HTTP error.
 func operationError(method, email, opName string, code int64, message string, details []json.RawMessage) *Error {
-	status := statusCode[code]
-	if status == "" {
+	status := rpccode.Code_name[int32(code)]
+	if status == "" || code == 0 {
 		status = "UNKNOWN"
 	}
-	e := &Error{Method: method, Email: email, Status: status, Message: message, Operation: opName}
-	e.Reason, e.RetryAfter = parseDetails(details)
+	d := statusDetails(int32(code), message, details)
+	e := &Error{Method: method, Email: email, Status: status, Message: message, Operation: opName,
+		Reason: d.Reason(), RetryAfter: retryDelay(d)}
 	e.Kind = kindFromHTTP(statusHTTP[status], status, e.Reason)
-	if e.Kind == KindUnknown {
+	switch e.Kind {
+	case KindUnknown:
 		e.Kind = KindAmbiguous
+	case KindQuota:
+		e.Quota = quotaInfo(d, e.Reason)
 	}
 	return e
+}
+
+// QuotaInfo is what a quota error says about the limit it hit. Google puts
+// it in the ErrorInfo metadata of a 429 (quota_metric, quota_limit,
+// quota_limit_value), sometimes in a QuotaFailure, and a link to ask for
+// more in a Help detail; the older errors[].reason "dailyLimitExceeded"
+// says only that a daily limit was reached.
+type QuotaInfo struct {
+	// Metric counts the calls the limit applies to, such as
+	// "cloudidentity.googleapis.com/read_requests": calls that share a
+	// metric share the limit.
+	Metric string
+	// Limit is the limit's name, such as "ReadsPerMinutePerUser".
+	Limit string
+	// Value is the number of calls the limit allows per Window; 0 when not
+	// given.
+	Value int64
+	// Window is the limit's unit, read from its name: time.Minute,
+	// 100*time.Second, time.Hour or 24*time.Hour; 0 when unknown.
+	Window time.Duration
+	// HelpURL is where to ask for a higher limit, from a Help detail.
+	HelpURL string
+}
+
+// QuotaOf returns what a quota error says about its limit, or nil.
+func QuotaOf(err error) *QuotaInfo {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Quota
+	}
+	return nil
+}
+
+// quotaInfo reads the limit from the parsed details; nil when they say
+// nothing about it.
+func quotaInfo(ae *apierror.APIError, reason string) *QuotaInfo {
+	q := QuotaInfo{}
+	md := ae.Metadata()
+	q.Metric, q.Limit = md["quota_metric"], md["quota_limit"]
+	if v, err := strconv.ParseInt(md["quota_limit_value"], 10, 64); err == nil && v > 0 {
+		q.Value = v
+	}
+	if qf := ae.Details().QuotaFailure; qf != nil {
+		for _, v := range qf.GetViolations() {
+			q.Metric = cmp.Or(q.Metric, v.GetQuotaMetric())
+			q.Limit = cmp.Or(q.Limit, v.GetQuotaId())
+			q.Value = cmp.Or(q.Value, max(v.GetQuotaValue(), 0))
+		}
+	}
+	if h := ae.Details().Help; h != nil {
+		for _, l := range h.GetLinks() {
+			q.HelpURL = cmp.Or(q.HelpURL, l.GetUrl())
+		}
+	}
+	q.Window = windowOf(q.Limit)
+	if q.Window == 0 && reason == "dailyLimitExceeded" {
+		q.Window = 24 * time.Hour
+	}
+	if q == (QuotaInfo{}) {
+		return nil
+	}
+	return &q
+}
+
+// windowOf reads a limit's unit from its name: "ReadsPerMinutePerUser",
+// "RequestsPer100SecondsPerUser", "requests-per-day-per-project" or
+// "Read requests per minute per user".
+func windowOf(limit string) time.Duration {
+	n := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, limit)
+	for _, u := range []struct {
+		word string
+		d    time.Duration
+	}{
+		{"per100second", 100 * time.Second},
+		{"perminute", time.Minute},
+		{"perhour", time.Hour},
+		{"perday", 24 * time.Hour},
+		{"persecond", time.Second},
+	} {
+		if strings.Contains(n, u.word) {
+			return u.d
+		}
+	}
+	return 0
 }

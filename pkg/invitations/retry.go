@@ -4,13 +4,34 @@ import "github.com/invitectl/invitectl/pkg/pace"
 
 // ReadVerdict is the retry policy of reads (isInvitableUser, get, list):
 // they change nothing, so anything that may pass is retried, ambiguous
-// failures included; quota errors also slow the shared limiter down.
+// failures included; a quota error also teaches the pacer its limit.
 func ReadVerdict(err error) pace.Verdict {
 	switch KindOf(err) {
 	case KindQuota:
-		return pace.Verdict{Retry: true, Quota: true, After: RetryAfter(err)}
+		return quotaVerdict(err)
 	case KindUnavailable, KindAmbiguous:
 		return pace.Verdict{Retry: true, After: RetryAfter(err)}
 	}
 	return pace.Verdict{}
+}
+
+// WriteVerdict is the retry policy of sends and cancels: only what
+// certainly did nothing is retried (a quota error, which also teaches the
+// pacer its limit, and a call that never reached the API).
+func WriteVerdict(err error) pace.Verdict {
+	switch KindOf(err) {
+	case KindQuota:
+		return quotaVerdict(err)
+	case KindUnavailable:
+		return pace.Verdict{Retry: true, After: RetryAfter(err)}
+	}
+	return pace.Verdict{}
+}
+
+func quotaVerdict(err error) pace.Verdict {
+	v := pace.Verdict{Retry: true, Quota: true, After: RetryAfter(err)}
+	if q := QuotaOf(err); q != nil {
+		v.Limit = &pace.Limit{Metric: q.Metric, Name: q.Limit, Value: q.Value, Window: q.Window, Help: q.HelpURL}
+	}
+	return v
 }

@@ -10,8 +10,9 @@ import (
 // Verdict is what a Classifier says about a failed call.
 type Verdict struct {
 	Retry bool          // transient: try again after a backoff
-	Quota bool          // throttled (429): slow everyone down, then retry
+	Quota bool          // refused for quota (429): the pacer learns, then retry
 	After time.Duration // the server's Retry-After, if any
+	Limit *Limit        // what a quota error says about its limit; nil when nothing
 }
 
 // Classifier maps an error to a Verdict. pace knows nothing about the
@@ -31,6 +32,35 @@ func (e *ExhaustedError) Error() string {
 
 func (e *ExhaustedError) Unwrap() error { return e.Err }
 
+// DailyQuotaError says that a quota counted per day (or per hour or more)
+// is spent: the class's calls fail at once until Until rather than sleeping
+// for hours, so that a run can stop, leave its remaining items pending and
+// say when to resume.
+type DailyQuotaError struct {
+	Class Class
+	Limit Limit
+	// Until is when the quota is available again: midnight Pacific time
+	// for a daily quota.
+	Until time.Time
+	// Err is the quota error that said so; nil for the calls refused
+	// afterwards without being made.
+	Err error
+}
+
+func (e *DailyQuotaError) Error() string {
+	s := "daily quota reached"
+	if e.Limit.Name != "" {
+		s += " (" + e.Limit.Name
+		if e.Limit.Value > 0 {
+			s += fmt.Sprintf(": %d per %s", e.Limit.Value, unitWords(e.Limit.Window))
+		}
+		s += ")"
+	}
+	return s + "; resume after " + e.Until.Local().Format("2006-01-02 15:04 MST")
+}
+
+func (e *DailyQuotaError) Unwrap() error { return e.Err }
+
 // Do calls call until it succeeds, fails for good, runs out of attempts or
 // ctx ends, waiting on l before every attempt. It returns the attempts made
 // and:
@@ -38,14 +68,16 @@ func (e *ExhaustedError) Unwrap() error { return e.Err }
 //   - the error itself when classify says neither Retry nor Quota
 //     (a nil classify retries nothing);
 //   - an *ExhaustedError after p's MaxAttempts;
+//   - a *DailyQuotaError when a daily quota is spent (it unwraps to the
+//     quota error when this call got one): nothing more of the class can
+//     go before its Until;
 //   - when ctx ends while waiting, an error that matches both ctx.Err() and
 //     the last call's error with errors.Is: an interrupted retry may still
 //     have had an effect, and the caller must be able to tell.
 //
-// A Quota verdict calls l.OnQuota (its Retry-After pauses every caller of
-// l), then backs off like a Retry verdict; both count toward MaxAttempts.
-// Any answer that is not throttling (a success, or an error that is not
-// retried, such as a 404) calls l.OnSuccess: the server kept up.
+// A Quota verdict teaches l's Pacer (with the verdict's Limit when there is
+// one) and pauses the caller like a Retry verdict, then the next attempt
+// waits on l again; both count toward MaxAttempts.
 func Do(ctx context.Context, l *Limiter, p Policy, classify Classifier, call func(context.Context) error) (attempts int, err error) {
 	return retry(ctx, l, nil, p, classify, call)
 }
@@ -53,29 +85,26 @@ func Do(ctx context.Context, l *Limiter, p Policy, classify Classifier, call fun
 func noop() {}
 
 // admit waits for one attempt: on w when there is one, else on l.
-func admit(ctx context.Context, l *Limiter, w *Window) (release func(), err error) {
+func admit(ctx context.Context, l *Limiter, w *Window) (release func(), tk ticket, err error) {
 	if w != nil {
-		return w.Acquire(ctx)
+		return w.acquire(ctx, true)
 	}
-	return noop, l.Wait(ctx)
+	tk, err = l.wait(ctx, true)
+	return noop, tk, err
 }
 
 func retry(ctx context.Context, l *Limiter, w *Window, p Policy, classify Classifier, call func(context.Context) error) (int, error) {
 	p = p.withDefaults()
 	var last error
 	for attempt := 1; ; attempt++ {
-		release, err := admit(ctx, l, w)
+		release, tk, err := admit(ctx, l, w)
 		if err != nil {
 			return attempt - 1, interrupted(err, last)
-		}
-		var admitted time.Time
-		if !l.Unlimited() {
-			admitted = time.Now() // lets onQuota spot stale reports
 		}
 		err = call(ctx)
 		release()
 		if err == nil {
-			l.OnSuccess()
+			l.succeeded(tk)
 			return attempt, nil
 		}
 		v := Verdict{}
@@ -83,13 +112,21 @@ func retry(ctx context.Context, l *Limiter, w *Window, p Policy, classify Classi
 			v = classify(err)
 		}
 		if !v.Retry && !v.Quota {
+			// An answer that is not a quota error: the server counted the
+			// call, unless the caller cut it.
 			if ctxDone(ctx) == nil {
-				l.OnSuccess()
+				l.succeeded(tk)
+			} else {
+				l.abandoned(tk)
 			}
 			return attempt, err
 		}
 		if v.Quota {
-			l.onQuota(admitted, v.After)
+			if err := l.rejected(tk, v, err); err != nil {
+				return attempt, err
+			}
+		} else {
+			l.abandoned(tk)
 		}
 		last = err
 		if attempt >= p.MaxAttempts {

@@ -102,27 +102,6 @@ func TestDo(t *testing.T) {
 	}
 }
 
-func TestDoQuotaSlowsTheLimiter(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		l := NewLimiter(100)
-		call, _ := script(errQuota, errQuota)
-		start := time.Now()
-		attempts, err := Do(context.Background(), l, Policy{Rand: constRand(0)}, classify, call)
-		if err != nil || attempts != 3 {
-			t.Fatalf("Do = %d, %v", attempts, err)
-		}
-		// The second 429 came from a call admitted after the first cut,
-		// but inside its window: one cut only.
-		if s := l.Stats(); s.Decreases != 1 || s.QuotaEvents != 2 {
-			t.Errorf("stats %+v, want 1 decrease of 2 events", s)
-		}
-		// Fresh bucket at 50/s: each retry waits one interval.
-		if got := time.Since(start); got != 40*time.Millisecond {
-			t.Errorf("took %v, want 40ms", got)
-		}
-	})
-}
-
 func TestDoRetryAfterOnQuotaPausesOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := NewLimiter(0)
@@ -167,7 +146,8 @@ func TestDoContextEnds(t *testing.T) {
 		{
 			name: "while paused by the limiter",
 			setup: func(l *Limiter, cancel context.CancelFunc) {
-				l.OnQuota(time.Hour)
+				tk, _ := l.wait(context.Background(), false)
+				l.rejected(tk, Verdict{Quota: true, After: time.Hour}, errQuota)
 				time.AfterFunc(2*time.Second, cancel)
 			},
 			rate:  10,
@@ -217,20 +197,4 @@ func TestDoContextEnds(t *testing.T) {
 			})
 		})
 	}
-}
-
-func TestDoSuccessesRaiseTheRate(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		l := NewLimiter(100)
-		l.OnQuota(0)
-		ok := func(context.Context) error { return nil }
-		notFound := func(context.Context) error { return errFatal }
-		for range 300 { // 6 s at 50/s and more
-			Do(context.Background(), l, Policy{}, classify, ok)
-			Do(context.Background(), l, Policy{}, classify, notFound)
-		}
-		if got := l.Rate(); got != 100 {
-			t.Errorf("rate after successes = %v, want 100", got)
-		}
-	})
 }

@@ -2,6 +2,7 @@ package pace_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -64,7 +65,7 @@ func Example() {
 }
 
 func ExampleDo() {
-	l := pace.NewLimiter(100)
+	l := pace.NewLimiter(0) // unlimited: learns nothing, honours Retry-After
 	calls := 0
 	attempts, err := pace.Do(context.Background(), l, pace.Policy{Base: time.Millisecond}, classify,
 		func(context.Context) error {
@@ -74,8 +75,24 @@ func ExampleDo() {
 			}
 			return nil
 		})
-	fmt.Println(attempts, err, l.Stats().QuotaEvents, l.Rate() < l.Target())
-	// Output: 3 <nil> 2 true
+	fmt.Println(attempts, err, l.Stats().QuotaEvents)
+	// Output: 3 <nil> 2
+}
+
+// A run that resumes from what an earlier one learned (its journal keeps
+// the State as JSON): reads and writes share 60 requests per minute.
+func ExamplePacer() {
+	var st pace.State
+	_ = json.Unmarshal([]byte(`{"quotas":[{"classes":["read","write"],"metric":"cloudidentity.googleapis.com/requests",`+
+		`"name":"RequestsPerMinutePerUser","value":60,"window_s":60,"estimate":60,"pace":58}]}`), &st)
+	p := pace.New(pace.Config{ReadQPS: 25, WriteQPS: 10, State: &st})
+	fmt.Println(p.Describe())
+	fmt.Printf("%.3f calls/s\n", p.Rate(pace.Write))
+	fmt.Println("1,000 sends:", p.ETA(0, 1000).Round(time.Minute))
+	// Output:
+	// 60 requests per minute (RequestsPerMinutePerUser), shared by reads and writes
+	// 0.967 calls/s
+	// 1,000 sends: 17m0s
 }
 
 func ExamplePolicy_Delay() {

@@ -83,12 +83,18 @@ func NewWindow(l *Limiter, maxSlots int, opts ...WindowOption) *Window {
 // caller makes the call and then calls release, exactly once (more calls
 // are ignored). On error nothing is held.
 func (w *Window) Acquire(ctx context.Context) (release func(), err error) {
+	release, _, err = w.acquire(ctx, false)
+	return release, err
+}
+
+func (w *Window) acquire(ctx context.Context, probeOK bool) (release func(), tk ticket, err error) {
 	if err := w.take(ctx); err != nil {
-		return nil, err
+		return nil, ticket{}, err
 	}
-	if err := w.l.Wait(ctx); err != nil {
+	tk, err = w.l.wait(ctx, probeOK)
+	if err != nil {
 		w.put(0)
-		return nil, err
+		return nil, ticket{}, err
 	}
 	start := time.Now()
 	var done atomic.Bool
@@ -96,7 +102,7 @@ func (w *Window) Acquire(ctx context.Context) (release func(), err error) {
 		if !done.Swap(true) {
 			w.put(time.Since(start))
 		}
-	}, nil
+	}, tk, nil
 }
 
 // Do is the package-level Do with each attempt holding a slot of w (and

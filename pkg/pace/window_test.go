@@ -45,15 +45,15 @@ func TestWindowSizeFollowsRate(t *testing.T) {
 		if got := w.Size(); got != 151 {
 			t.Fatalf("Size() = %d, want 151", got)
 		}
-		l.OnQuota(0)
+		refuse(t, l, Verdict{Quota: true, Limit: &Limit{Value: 6000, Window: time.Minute}}) // 97/s
 		release, err := w.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second) // the same latency as assumed
 		release()
-		if got := w.Size(); got != 76 {
-			t.Errorf("Size() after a cut to 50/s = %d, want 76", got)
+		if got := w.Size(); got != 147 {
+			t.Errorf("Size() after learning 100/s = %d, want 147", got)
 		}
 	})
 }
@@ -248,7 +248,7 @@ func TestWindowCancelRacingRelease(t *testing.T) {
 func TestWindowCancelWhileLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := NewLimiter(10)
-		l.OnQuota(time.Minute)
+		refuse(t, l, Verdict{Quota: true, After: time.Minute})
 		w := NewWindow(l, 4)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
