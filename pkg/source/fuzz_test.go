@@ -14,8 +14,9 @@ import (
 
 // FuzzRead checks that Read never panics and either fails or yields exactly
 // one Target per non-blank data record, on the line where the record
-// starts, with strictly increasing rows and consistent reasons. The oracle
-// is encoding/csv itself, run with the delimiter that Read used.
+// starts, with strictly increasing rows and consistent reasons, and that
+// Load replays exactly that. The oracle is encoding/csv itself, run with the
+// delimiter that Read used.
 func FuzzRead(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.*"))
 	for _, file := range files {
@@ -40,6 +41,23 @@ func FuzzRead(f *testing.F) {
 				t.Fatalf("error %v is %T, want *InputError", err, err)
 			}
 			return
+		}
+		// What Load keeps replays exactly what Read yielded.
+		l, err := Load(func(fn func(Target) error) (Info, error) {
+			return Read(bytes.NewReader(data), "fuzz.csv", Options{Delimiter: delim}, fn)
+		})
+		if err != nil {
+			t.Fatalf("Load failed where Read did not: %v", err)
+		}
+		i := 0
+		if _, err := l.Each(func(tg Target) error {
+			if i >= len(got) || tg != got[i] {
+				t.Fatalf("replayed target %d = %+v, read %+v", i, tg, got)
+			}
+			i++
+			return nil
+		}); err != nil || i != len(got) {
+			t.Fatalf("replayed %d of %d targets: %v", i, len(got), err)
 		}
 		if bytes.HasPrefix(data, bomUTF16LE) || bytes.HasPrefix(data, bomUTF16BE) {
 			return // transcoded: the oracle reads bytes as they are
