@@ -85,8 +85,12 @@ func (f *inputFlags) scopes() []string {
 	return nil
 }
 
-// stdinName is how standard input (-i -) is named in errors and in the plan.
-const stdinName = "-"
+// stdinArg is the input that names standard input, and stdinName how it
+// is named in errors and in the plan.
+const (
+	stdinArg  = "-"
+	stdinName = "stdin"
+)
 
 // load reads the input whole, once, before any API call: a file that is not
 // a campaign fails now, even from its last line, and a pipe, a FIFO or
@@ -98,7 +102,7 @@ func (a *app) load(ctx context.Context, f *inputFlags, ts oauth2.TokenSource) (*
 	}
 	var read func(fn func(source.Target) error) (source.Info, error)
 	switch {
-	case f.input == stdinName:
+	case f.input == stdinArg:
 		read = func(fn func(source.Target) error) (source.Info, error) {
 			return source.Read(a.io.in, stdinName, opts, fn)
 		}

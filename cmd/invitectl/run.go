@@ -56,7 +56,7 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 	if err := o.apply.check(); err != nil {
 		return err
 	}
-	if o.input == stdinName && !o.dryRun && !o.apply.yes {
+	if o.input == stdinArg && !o.dryRun && !o.apply.yes {
 		// The prompt would read the answer from where the campaign came.
 		return usagef("the campaign is read from standard input, which leaves nothing to ask for confirmation on: pass --yes (after a --dry-run)")
 	}
