@@ -220,14 +220,15 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 // newSlot decides what the source already decided and looks the address up
 // in the listing; done stays nil when a check is needed.
 func newSlot(t source.Target, p Policy, x *index) *slot {
-	s := &slot{item: Item{Row: t.Row, Email: t.Email}, email: t.Email, done: closed}
+	// Detail says why a row is invalid, or what cleaning its cell removed.
+	s := &slot{item: Item{Row: t.Row, Email: t.Email, Detail: t.Detail}, email: t.Email, done: closed}
 	switch t.Reason {
 	case "":
 	case source.ReasonDuplicate:
 		s.item.Action, s.item.Reason, s.item.FirstRow = ActionNone, ReasonDuplicate, t.FirstRow
 		return s
 	default:
-		s.item.Action, s.item.Reason, s.item.Detail = ActionNone, t.Reason, t.Detail
+		s.item.Action, s.item.Reason = ActionNone, t.Reason
 		return s
 	}
 	switch t.Action {

@@ -8,10 +8,16 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/source"
 )
 
 // PreviewRows is how many items of each action the table view shows.
 const PreviewRows = 10
+
+// maxNote bounds the note of an item in the table; the plan file has it whole.
+const maxNote = 200
 
 // Render prints the plan at path: a table of counts per action and reason
 // and the first items of each action, or (format "json") the header and
@@ -97,7 +103,11 @@ func renderTable(w io.Writer, r *FileReader) error {
 	}
 	h := r.Header
 	fmt.Fprintf(w, "Plan for customer %s (%s), %d rows of %s, made %s\n",
-		h.Customer, h.APIVersion, h.Source.Rows, h.Source.Path, h.CreatedAt.Format(time.RFC3339))
+		safetext.Terminal(h.Customer), safetext.Terminal(h.APIVersion), h.Source.Rows,
+		safetext.Terminal(h.Source.Path), h.CreatedAt.Format(time.RFC3339))
+	if h.Source.Format == source.FormatNoHeader {
+		fmt.Fprintln(w, "The input has no header line: every line, the first included, was read as data.")
+	}
 	fmt.Fprintf(w, "Policy: %s\n\n", describePolicy(h.Policy))
 	counts := map[Action]int{ActionSend: h.Summary.Send, ActionCancel: h.Summary.Cancel, ActionNone: h.Summary.None}
 	for _, a := range actionOrder {
@@ -116,7 +126,8 @@ func renderTable(w io.Writer, r *FileReader) error {
 		}
 		fmt.Fprintf(w, "\n%s%s:\n", sec.title, more)
 		for _, it := range first[i] {
-			fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-8s %-40s %-19s %s", rowLabel(it.Row), it.Email, it.Reason, itemNote(it)), " "))
+			fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-8s %-40s %-19s %s", rowLabel(it.Row),
+				safetext.Terminal(it.Email), safetext.Terminal(it.Reason), safetext.Cell(itemNote(it), maxNote)), " "))
 		}
 	}
 	return nil

@@ -1,12 +1,13 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/safetext"
 )
 
 // Item is one plan item's last outcome as the CSV and the JSON show it.
@@ -45,9 +46,10 @@ func Items(st *State, fn func(Item) error) error {
 
 // WriteCSV writes one row per plan item (one per address, except that
 // repeated and invalid input rows keep their own) with its last outcome, in
-// plan order. Every cell is neutralised against formula injection.
+// plan order. Every cell is defused against formula injection
+// (safetext.Formula), reversibly: the CSV reads back as invitectl's input.
 func WriteCSV(w io.Writer, st *State) error {
-	cw := csv.NewWriter(w)
+	cw := safetext.NewWriter(w)
 	if err := cw.Write([]string{"row", "email", "action", "outcome", "reason", "http_code",
 		"message", "detail", "attempts", "finished_at"}); err != nil {
 		return fmt.Errorf("write csv: %w", err)
@@ -67,14 +69,10 @@ func WriteCSV(w io.Writer, st *State) error {
 		if !it.FinishedAt.IsZero() {
 			cells[9] = it.FinishedAt.UTC().Format(time.RFC3339)
 		}
-		for i := range cells {
-			cells[i] = Neutralize(cells[i])
-		}
 		return cw.Write(cells)
 	})
-	cw.Flush()
-	if err == nil {
-		err = cw.Error()
+	if ferr := cw.Flush(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return fmt.Errorf("write csv: %w", err)
@@ -88,21 +86,6 @@ func itoa(n int) string {
 		return ""
 	}
 	return strconv.Itoa(n)
-}
-
-// Neutralize defuses a CSV cell that a spreadsheet would read as a formula
-// (one starting with =, +, -, @, a tab or a carriage return) by prefixing a
-// single quote, as OWASP recommends. The quote shows, so an address such as
-// -x@example.org stays recognisable.
-func Neutralize(cell string) string {
-	if cell == "" {
-		return cell
-	}
-	switch cell[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + cell
-	}
-	return cell
 }
 
 // WriteJSON writes {"summary": ..., "items": [...]}, the items in plan order,

@@ -4,32 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestNeutralize(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"ann@example.org", "ann@example.org"},
-		{"=1+2@example.org", "'=1+2@example.org"},
-		{"+33@example.org", "'+33@example.org"},
-		{"-x@example.org", "'-x@example.org"},
-		{"@SUM(A1)", "'@SUM(A1)"},
-		{"\t=cmd", "'\t=cmd"},
-		{"\r=cmd", "'\r=cmd"},
-		{"a=b", "a=b"},
-		{"'quoted", "'quoted"},
-		{"42", "42"},
-	}
-	for _, tt := range tests {
-		if got := Neutralize(tt.in); got != tt.want {
-			t.Errorf("Neutralize(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
 
 // stateOf reads a journal made of recs.
 func stateOf(t *testing.T, recs ...Record) *State {
@@ -186,32 +164,4 @@ func TestWriteTable(t *testing.T) {
 	if strings.Contains(out, "\nsecond line") {
 		t.Errorf("a message's newline broke the table:\n%s", out)
 	}
-}
-
-func TestClean(t *testing.T) {
-	tests := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"plain", 10, "plain"},
-		{"a\nb\tc", 10, "a b c"},
-		{"\x1b[31mred\x1b[0m", 20, "[31mred[0m"},
-		{"evil\u202egro.elpmaxe", 30, "evilgro.elpmaxe"},
-		{"abcdef", 3, "abc..."},
-	}
-	for _, tt := range tests {
-		if got := clean(tt.in, tt.max); got != tt.want {
-			t.Errorf("clean(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func fileMode(t *testing.T, path string) os.FileMode {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Mode().Perm()
 }

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
+
+	"github.com/invitectl/invitectl/pkg/safetext"
 )
 
 // MaxAttention bounds the items listed in Summary.Attention; the CSV has
@@ -174,7 +175,7 @@ func WriteTable(w io.Writer, s Summary) error {
 
 func writeCounts(w io.Writer, s Summary) {
 	if s.Plan.Path != "" {
-		fmt.Fprintf(w, "Plan\t%s (%d items, customer %s)\n", clean(s.Plan.Path, 200), s.Plan.Items, clean(s.Customer, 40))
+		fmt.Fprintf(w, "Plan\t%s (%d items, customer %s)\n", safetext.Cell(s.Plan.Path, 200), s.Plan.Items, safetext.Cell(s.Customer, 40))
 	}
 	fmt.Fprintf(w, "Items with an outcome\t%d\n", s.Items)
 	if missing := s.Plan.Items - s.Items; missing > 0 {
@@ -199,7 +200,7 @@ func writeCounts(w io.Writer, s Summary) {
 	})
 	for _, k := range keys {
 		o, r, _ := strings.Cut(k, "/")
-		fmt.Fprintf(w, "%s\t%s\t%d\n", clean(o, 40), clean(r, 40), s.ByOutcomeReason[k])
+		fmt.Fprintf(w, "%s\t%s\t%d\n", safetext.Cell(o, 40), safetext.Cell(r, 40), s.ByOutcomeReason[k])
 	}
 	fmt.Fprintf(w, "total\t\t%d\n\n", s.Items)
 }
@@ -230,35 +231,10 @@ func writeAttention(w io.Writer, s Summary) {
 			code = fmt.Sprint(r.HTTPCode)
 		}
 		msg := cmp.Or(r.Message, r.Detail)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", row, clean(r.Email, 80), clean(r.Action, 20),
-			clean(r.Outcome, 20), code, clean(msg, 100))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", row, safetext.Cell(r.Email, 80), safetext.Cell(r.Action, 20),
+			safetext.Cell(r.Outcome, 20), code, safetext.Cell(msg, 100))
 	}
 	if more := s.NeedAttention - len(s.Attention); more > 0 {
 		fmt.Fprintf(w, "... and %d more: see the CSV report\n", more)
 	}
-}
-
-// clean makes text from the API or the input safe for one table cell on a
-// terminal: control characters (escape sequences, newlines, tabs) become
-// spaces or are dropped, as are bidirectional overrides that would make the
-// text read otherwise than it is, and long text is cut.
-func clean(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n == max {
-			b.WriteString("...")
-			break
-		}
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			r = ' '
-		case unicode.IsControl(r) || r == unicode.ReplacementChar,
-			r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-			continue
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
 }

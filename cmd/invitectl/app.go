@@ -19,6 +19,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/ledger"
+	"github.com/invitectl/invitectl/pkg/safetext"
 )
 
 // ioStreams is where a command reads and writes: stdout for data, stderr for
@@ -132,7 +133,7 @@ interruption.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%w\nSee '%s --help'.", err, cmd.CommandPath())}
+		return usageError{fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
 	})
 	f := root.PersistentFlags()
 	f.StringVar(&a.opts.endpoint, "endpoint", "", "API base URL, for an emulator or test server (env INVITECTL_ENDPOINT); without credentials no authentication is sent")
@@ -278,7 +279,7 @@ func (a *app) authOptions(sc []string) auth.Options {
 		AuthEndpoint:              a.opts.authEndpoint,
 		Scopes:                    sc,
 		Getenv:                    a.io.getenv,
-		Warn:                      func(msg string) { fmt.Fprintln(a.io.errOut, "warning: "+msg) },
+		Warn:                      func(msg string) { fmt.Fprintln(a.io.errOut, "warning: "+safetext.Terminal(auth.Scrub(msg))) },
 	}
 }
 

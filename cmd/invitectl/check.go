@@ -6,10 +6,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/source"
 )
 
 func newCheckCmd(a *app) *cobra.Command {
-	cmd := newEachCmd(a, "check", "Ask whether each address can be invited now (isInvitableUser)", true, checkOne)
+	cmd := newEachCmd(a, eachCmd{use: "check", short: "Ask whether each address can be invited now (isInvitableUser)", readOnly: true, wants: source.ActionDefault, fn: checkOne})
 	cmd.Long = `Asks isInvitableUser for each address: a real-time answer, unlike get and list,
 which do not show accounts created in the last 48 hours.`
 	return cmd

@@ -7,8 +7,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
 
+	"github.com/invitectl/invitectl/pkg/address"
+	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/source"
 )
 
 // outcome is one address's answer in get, check, send and cancel.
@@ -20,45 +25,72 @@ type outcome struct {
 	cause   error
 }
 
-// perAddress runs fn for every address argument in order, printing one line
-// per address. It stops at once on an authentication failure; other failures
-// are printed and make the command exit 3.
-func perAddress(ctx context.Context, a *app, emails []string, format string, readOnly bool,
-	fn func(context.Context, invitations.Client, string) outcome) error {
-	if err := checkFormat(format, "table", "json"); err != nil {
+// eachOptions are the flags of get, check, send and cancel.
+type eachOptions struct {
+	format string
+	in     inputFlags
+}
+
+// eachCmd describes one of the single commands.
+type eachCmd struct {
+	use, short string
+	readOnly   bool
+	// wants is what the command does, to compare with what the rows of a
+	// -i file ask for: ActionDefault for the commands that only read.
+	wants source.Action
+	fn    func(context.Context, invitations.Client, string) outcome
+}
+
+// perAddress runs fn for every address, from the arguments and then from
+// the -i input, in order, printing one line per address. It stops at once
+// on an authentication failure; other failures are printed and make the
+// command exit 3. Every argument and every row is checked before any call.
+func perAddress(ctx context.Context, a *app, args []string, o eachOptions, c eachCmd) error {
+	if err := checkFormat(o.format, "table", "json"); err != nil {
 		return err
 	}
-	normalized := make([]string, len(emails))
-	for i, e := range emails {
-		n, err := invitations.NormalizeEmail(e)
-		if err != nil {
-			return usagef("argument %d: %v", i+1, err)
-		}
-		normalized[i] = n
+	emails, err := a.argAddresses(args)
+	if err != nil {
+		return err
 	}
-	c, err := a.client(ctx, readOnly)
+	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
+		return usageError{err}
+	}
+	ts, err := a.tokenSource(ctx, c.readOnly, o.in.scopes()...)
+	if err != nil {
+		return err
+	}
+	if o.in.input != "" {
+		more, err := a.inputAddresses(ctx, &o.in, ts, c.wants)
+		if err != nil {
+			return err
+		}
+		emails = append(emails, more...)
+	}
+	client, err := a.clientWith(ctx, ts)
 	if err != nil {
 		return err
 	}
 	var results []outcome
 	failed := 0
-	for _, e := range normalized {
-		o := fn(ctx, c, e)
-		if o.failed {
+	for _, e := range emails {
+		r := c.fn(ctx, client, e)
+		if r.failed {
 			failed++
 		}
-		if format == "table" {
-			fmt.Fprintln(a.io.out, strings.TrimRight(fmt.Sprintf("%-40s %-14s %s", o.Email, o.Outcome, o.Detail), " "))
+		if o.format == "table" {
+			fmt.Fprintln(a.io.out, strings.TrimRight(fmt.Sprintf("%-40s %-14s %s",
+				safetext.Terminal(r.Email), safetext.Terminal(r.Outcome), safetext.Terminal(r.Detail)), " "))
 		}
-		results = append(results, o)
-		if invitations.IsAuth(o.cause) || invitations.IsDenied(o.cause) {
-			return o.cause
+		results = append(results, r)
+		if invitations.IsAuth(r.cause) || invitations.IsDenied(r.cause) {
+			return r.cause
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	if format == "json" {
+	if o.format == "json" {
 		b, err := json.MarshalIndent(results, "", "  ")
 		if err != nil {
 			return err
@@ -71,20 +103,101 @@ func perAddress(ctx context.Context, a *app, emails []string, format string, rea
 	return nil
 }
 
-func failure(email string, err error) outcome {
-	return outcome{Email: email, Outcome: "error", Detail: err.Error(), failed: true, cause: err}
+// argAddresses are the addresses of the arguments: addresses, or
+// invitations' resource names (customers/C…/userinvitations/ADDRESS, as
+// GAM prints them), whose customer must be --customer's, and gives it when
+// --customer is not set.
+func (a *app) argAddresses(args []string) ([]string, error) {
+	emails := make([]string, len(args))
+	for i, arg := range args {
+		e := address.Trim(arg)
+		if customer, addr, ok := source.SplitName(e); ok {
+			if a.opts.customer == "" {
+				a.opts.customer = customer
+			}
+			if customer != a.opts.customer {
+				return nil, usagef("argument %d names an invitation of customer %s, not of --customer %s",
+					i+1, safetext.Terminal(customer), safetext.Terminal(a.opts.customer))
+			}
+			e = addr
+		}
+		n, err := invitations.NormalizeEmail(e)
+		if err != nil {
+			return nil, usagef("argument %d: %v", i+1, err)
+		}
+		emails[i] = n
+	}
+	return emails, nil
 }
 
-func newEachCmd(a *app, use, short string, readOnly bool, fn func(context.Context, invitations.Client, string) outcome) *cobra.Command {
-	var format string
+// inputAddresses reads the addresses of a -i input. A row that is not a
+// valid address, or that asks for another action than the command's, is a
+// usage error before any call; a repeated address is called once, and a row
+// that asks for nothing (No in both of the Admin console's columns) is
+// skipped, each said on stderr.
+func (a *app) inputAddresses(ctx context.Context, f *inputFlags, ts oauth2.TokenSource, wants source.Action) ([]string, error) {
+	in, err := a.load(ctx, f, ts)
+	if err != nil {
+		return nil, err
+	}
+	var emails []string
+	repeated, none := 0, 0
+	_, err = in.Each(func(t source.Target) error {
+		switch {
+		case t.Reason == source.ReasonInvalidEmail, t.Reason == source.ReasonInvalidRow:
+			return usagef("%s line %d: %s", safetext.Terminal(in.Info().Path), t.Row, t.Detail)
+		case t.Reason == source.ReasonDuplicate:
+			repeated++
+		case t.Reason == source.ReasonNoAction:
+			none++
+		case wants != source.ActionDefault && t.Action != source.ActionDefault && t.Action != wants:
+			return usagef("%s line %d: the row asks to %s %s; plan and apply the file, or use 'invitectl %s'",
+				safetext.Terminal(in.Info().Path), t.Row, t.Action, t.Email, commandOf[t.Action])
+		default:
+			emails = append(emails, t.Email)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if repeated > 0 {
+		fmt.Fprintf(a.io.errOut, "%d repeated address(es) in %s: each is called once\n", repeated, safetext.Terminal(in.Info().Path))
+	}
+	if none > 0 {
+		fmt.Fprintf(a.io.errOut, "%d row(s) of %s ask for nothing (No and No): skipped\n", none, safetext.Terminal(in.Info().Path))
+	}
+	return emails, nil
+}
+
+// commandOf is the command that does what a row asks for.
+var commandOf = map[source.Action]string{source.ActionInvite: "send", source.ActionCancel: "cancel"}
+
+// failure is the outcome of a failed call; its message is scrubbed of
+// credentials and escaped, as every message printed is.
+func failure(email string, err error) outcome {
+	return outcome{Email: email, Outcome: "error", Detail: safetext.Terminal(auth.Scrub(err.Error())), failed: true, cause: err}
+}
+
+func newEachCmd(a *app, c eachCmd) *cobra.Command {
+	var o eachOptions
 	cmd := &cobra.Command{
-		Use:   use + " EMAIL...",
-		Short: short,
-		Args:  usageArgs(cobra.MinimumNArgs(1)),
+		Use:   c.use + " EMAIL... | -i FILE",
+		Short: c.short,
+		Example: fmt.Sprintf("  invitectl %[1]s ann@example.org bob@example.org\n"+
+			"  invitectl %[1]s customers/C03abc123/userinvitations/ann@example.org\n"+
+			"  invitectl %[1]s -i addresses.csv", c.use),
+		Args: usageArgs(func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && o.in.input == "" {
+				return fmt.Errorf("requires at least 1 arg (an address or customers/…/userinvitations/ADDRESS), or -i FILE")
+			}
+			return nil
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return perAddress(cmd.Context(), a, args, format, readOnly, fn)
+			return perAddress(cmd.Context(), a, args, o, c)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "output: table or json")
+	cmd.Flags().StringVar(&o.format, "format", "table", "output: table or json")
+	o.in.register(cmd.Flags(), "read the addresses from a file (any input plan reads), - for standard input, or a Google Sheets URL")
 	return cmd
 }

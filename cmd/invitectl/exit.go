@@ -11,6 +11,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/source"
 )
 
@@ -75,15 +76,22 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "invitectl: interrupted")
 		return exitInterrupted
 	case errors.As(err, &usage), errors.As(err, &input):
-		fmt.Fprintf(stderr, "invitectl: %v\n", err)
+		fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
 		return exitUsage
 	case errors.As(err, &authErr), (invitations.IsAuth(err) || invitations.IsDenied(err)):
-		fmt.Fprintf(stderr, "invitectl: %v\n", err)
+		fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
 		if hint := auth.Explain(err); hint != "" {
-			fmt.Fprintf(stderr, "  %s\n", hint)
+			fmt.Fprintf(stderr, "  %s\n", safetext.Terminal(hint))
 		}
 		return exitAuth
 	}
-	fmt.Fprintf(stderr, "invitectl: %v\n", err)
+	fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
 	return exitError
+}
+
+// errorText is an error as it may be printed: scrubbed of credentials as
+// the log is (a token endpoint may echo the signed assertion), and escaped
+// (an API message or a file name may hold control characters), on one line.
+func errorText(err error) string {
+	return safetext.Terminal(auth.Scrub(err.Error()))
 }

@@ -7,10 +7,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/source"
 )
 
 func newGetCmd(a *app) *cobra.Command {
-	cmd := newEachCmd(a, "get", "Show the invitation of each address", true, getOne)
+	cmd := newEachCmd(a, eachCmd{use: "get", short: "Show the invitation of each address", readOnly: true, wants: source.ActionDefault, fn: getOne})
 	cmd.Long = `Shows each address's invitation: state, emails sent, last update. An account
 created in the last 48 hours, a managed account and an address with no Google
 account all answer not_found.`

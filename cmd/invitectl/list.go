@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/safetext"
 )
 
 type listOptions struct {
@@ -72,7 +72,7 @@ func runList(ctx context.Context, a *app, o listOptions) error {
 type invitationWriter struct {
 	a       *app
 	format  string
-	csv     *csv.Writer
+	csv     *safetext.Writer
 	n       int
 	started bool
 }
@@ -91,7 +91,7 @@ func (w *invitationWriter) start() {
 	a := w.a
 	switch w.format {
 	case "csv":
-		w.csv = csv.NewWriter(a.io.out)
+		w.csv = safetext.NewWriter(a.io.out) // formula-safe, and read back by plan -i
 		_ = w.csv.Write([]string{"email", "state", "mailsSentCount", "updateTime"})
 	case "json":
 		fmt.Fprint(a.io.out, "[")
@@ -120,13 +120,13 @@ func (w *invitationWriter) page(invs []invitations.Invitation) error {
 			}
 			fmt.Fprint(out, sep+string(b))
 		default:
-			fmt.Fprintf(out, "%-40s %-13s %5d  %s\n", inv.Email, inv.State, inv.MailsSentCount, formatTime(inv.UpdateTime))
+			fmt.Fprintf(out, "%-40s %-13s %5d  %s\n", safetext.Terminal(inv.Email), safetext.Terminal(string(inv.State)),
+				inv.MailsSentCount, formatTime(inv.UpdateTime))
 		}
 		w.n++
 	}
 	if w.csv != nil {
-		w.csv.Flush()
-		return w.csv.Error()
+		return w.csv.Flush()
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ func TestScripts(t *testing.T) {
 			"authstate": cmdAuthState,
 			"nosecrets": cmdNoSecrets,
 			"waitfile":  cmdWaitFile,
+			"genline":   cmdGenline,
 		},
 	})
 }
@@ -244,26 +245,38 @@ func cmdGenkey(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: genkey FILE EMAIL [MODE]")
 	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	ts.Check(err)
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	ts.Check(err)
-	b, err := json.Marshal(map[string]string{
-		"type": "service_account", "project_id": "test-project", "private_key_id": "k-" + args[1],
-		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		"client_email": args[1], "client_id": "100000000000000000001",
-		"token_uri": "https://oauth2.googleapis.com/token",
-	})
-	ts.Check(err)
 	mode := os.FileMode(0o600)
 	if len(args) > 2 {
 		m, err := strconv.ParseUint(args[2], 8, 32)
 		ts.Check(err)
 		mode = os.FileMode(m)
 	}
-	path := ts.MkAbs(args[0])
-	ts.Check(os.WriteFile(path, b, mode))
-	ts.Check(os.Chmod(path, mode))
+	ts.Check(writeKey(ts.MkAbs(args[0]), args[1], mode))
+}
+
+// writeKey writes a service-account JSON key generated for the test.
+func writeKey(path, email string, mode os.FileMode) error {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(map[string]string{
+		"type": "service_account", "project_id": "test-project", "private_key_id": "k-" + email,
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": email, "client_id": "100000000000000000001",
+		"token_uri": "https://oauth2.googleapis.com/token",
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, mode); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode)
 }
 
 // cmdAuthState asserts what the emulator's token endpoint saw:
@@ -329,4 +342,15 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	ts.Fatalf("%s did not appear", args[0])
+}
+
+// cmdGenline writes a campaign whose second line is one cell of N bytes:
+// genline FILE N.
+func cmdGenline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: genline FILE BYTES")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte("email\n"+strings.Repeat("a", n)+"@example.org\n"), 0o600))
 }

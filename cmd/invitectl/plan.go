@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -18,17 +19,22 @@ type planOptions struct {
 func newPlanCmd(a *app) *cobra.Command {
 	var o planOptions
 	cmd := &cobra.Command{
-		Use:   "plan -i INPUT [-o PLAN]",
+		Use:   "plan [-i] INPUT [-o PLAN]",
 		Short: "Work out what a campaign would do and write it as a plan (a dry run)",
 		Long: `Reads the campaign, lists the customer's invitations once, asks isInvitableUser
 where the listing cannot decide, and writes the plan: one line per input row
 with its action (send, cancel or none) and the reason. It never sends or
 cancels anything. Review the plan, then run 'invitectl apply PLAN'.`,
-		Example: `  invitectl plan -i campaign.csv -o plan.jsonl
+		Example: `  invitectl plan campaign.csv -o plan.jsonl
   invitectl plan -i unmanaged-users.csv --resend-after 168h -o plan.jsonl
-  invitectl plan -i leavers.csv --action cancel -o cancel-plan.jsonl`,
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  invitectl plan -i leavers.csv --action cancel -o cancel-plan.jsonl
+  invitectl plan -i 'https://docs.google.com/spreadsheets/d/ID/edit#gid=0' -o plan.jsonl
+  invitectl list --state not_yet_sent --format csv | invitectl plan -i - -o plan.jsonl`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.positional(args); err != nil {
+				return err
+			}
 			return runPlan(cmd.Context(), a, o)
 		},
 	}
@@ -53,6 +59,7 @@ func runPlan(ctx context.Context, a *app, o planOptions) error {
 	if err := planner.Render(a.io.out, path, o.format); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.io.errOut, "\nPlan written to %s. Review it, then run: invitectl apply %s\n", path, path)
+	p := safetext.Terminal(path)
+	fmt.Fprintf(a.io.errOut, "\nPlan written to %s. Review it, then run: invitectl apply %s\n", p, p)
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -25,29 +27,122 @@ const (
 	defaultWriteQPS = 10
 )
 
+// inputFlags name a campaign input and say how to read it: plan and run
+// take them, and the single commands' -i.
+type inputFlags struct {
+	input       string
+	emailColumn string
+	delimiter   string
+	encoding    string
+}
+
+func (f *inputFlags) register(fs *pflag.FlagSet, usage string) {
+	fs.StringVarP(&f.input, "input", "i", "", usage)
+	fs.StringVar(&f.emailColumn, "email-column", "", "name of the address column when it is not found by its header")
+	fs.StringVar(&f.delimiter, "delimiter", "", "field delimiter (',', ';', 'tab'); detected from the content when empty")
+	fs.StringVar(&f.encoding, "encoding", "", "the file's encoding when it is not UTF-8: "+strings.Join(source.Encodings[1:], ", ")+
+		" (UTF-16 with a byte-order mark is detected)")
+}
+
+// positional takes the input from the command line's argument, as an
+// alternative to -i.
+func (f *inputFlags) positional(args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if f.input != "" && f.input != args[0] {
+		return usagef("two inputs: %q and -i %q; give one", args[0], f.input)
+	}
+	f.input = args[0]
+	return nil
+}
+
+func (f *inputFlags) sourceOptions() (source.Options, error) {
+	o := source.Options{EmailColumn: f.emailColumn, Encoding: strings.ToLower(f.encoding)}
+	switch f.delimiter {
+	case "":
+	case "tab", `\t`:
+		o.Delimiter = '\t'
+	default:
+		r := []rune(f.delimiter)
+		if len(r) != 1 {
+			return o, usagef("--delimiter %q: want one character or 'tab'", f.delimiter)
+		}
+		o.Delimiter = r[0]
+	}
+	if o.Encoding != "" && !slices.Contains(source.Encodings, o.Encoding) {
+		return o, usagef("--encoding %q: want one of %s", f.encoding, strings.Join(source.Encodings, ", "))
+	}
+	return o, nil
+}
+
+// scopes are the OAuth scopes that reading the input needs besides the
+// command's own: a spreadsheet is read with the token of the API calls.
+func (f *inputFlags) scopes() []string {
+	if source.IsSheetsURL(f.input) {
+		return []string{auth.ScopeSheetsReadOnly}
+	}
+	return nil
+}
+
+// stdinArg is the input that names standard input, and stdinName how it
+// is named in errors and in the plan.
+const (
+	stdinArg  = "-"
+	stdinName = "stdin"
+)
+
+// load reads the input whole, once, before any API call: a file that is not
+// a campaign fails now, even from its last line, and a pipe, a FIFO or
+// standard input (-i -) is read only once. A sheet is read through ts.
+func (a *app) load(ctx context.Context, f *inputFlags, ts oauth2.TokenSource) (*source.Loaded, error) {
+	opts, err := f.sourceOptions()
+	if err != nil {
+		return nil, err
+	}
+	var read func(fn func(source.Target) error) (source.Info, error)
+	switch {
+	case f.input == stdinArg:
+		read = func(fn func(source.Target) error) (source.Info, error) {
+			return source.Read(a.io.in, stdinName, opts, fn)
+		}
+	case source.IsSheetsURL(f.input):
+		var rt http.RoundTripper = invitations.NewTransport()
+		if ts != nil {
+			rt = &oauth2.Transport{Source: ts, Base: rt}
+		}
+		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: &http.Client{Transport: rt}}
+		read = func(fn func(source.Target) error) (source.Info, error) {
+			return source.ReadSheet(ctx, f.input, cfg, opts, fn)
+		}
+	default:
+		read = func(fn func(source.Target) error) (source.Info, error) {
+			return source.ReadFile(f.input, opts, fn)
+		}
+	}
+	return source.Load(read)
+}
+
 // planFlags are the flags of plan and run that shape a plan.
 type planFlags struct {
-	input            string
+	inputFlags
 	action           string
 	resendAfter      time.Duration
 	reinviteDeclined bool
 	prune            bool
 	trustList        bool
 	readQPS          float64
-	emailColumn      string
-	delimiter        string
 }
 
 func (p *planFlags) register(f *pflag.FlagSet) {
-	f.StringVarP(&p.input, "input", "i", "", "campaign file (CSV, TSV, Sheets download, Admin console export, GAM output) or sheets://SPREADSHEET_ID[/RANGE]")
+	p.inputFlags.register(f, "the campaign: a file (CSV, TSV, a list of addresses, a Sheets or Excel download, an Admin console export, GAM output), - for standard input, "+
+		"sheets://SPREADSHEET_ID[/RANGE] or a Google Sheets URL; or give it as the argument")
 	f.StringVar(&p.action, "action", "invite", "what rows without an action column ask for: invite or cancel")
 	f.DurationVar(&p.resendAfter, "resend-after", 0, "re-send INVITED invitations not updated for this long (e.g. 168h); 0 never re-sends")
 	f.BoolVar(&p.reinviteDeclined, "reinvite-declined", false, "send again to people who declined")
 	f.BoolVar(&p.prune, "prune", false, "cancel sent invitations the input does not name (invite campaigns only)")
 	f.BoolVar(&p.trustList, "trust-list", false, "take listed NOT_YET_SENT accounts as invitable without asking isInvitableUser")
 	f.Float64Var(&p.readQPS, "read-qps", defaultReadQPS, "API reads per second (list, isInvitableUser, get)")
-	f.StringVar(&p.emailColumn, "email-column", "", "name of the address column when it is not found by its header")
-	f.StringVar(&p.delimiter, "delimiter", "", "field delimiter (',', ';', 'tab'); detected from the content when empty")
 }
 
 func (p *planFlags) policy() (planner.Policy, error) {
@@ -65,55 +160,12 @@ func (p *planFlags) policy() (planner.Policy, error) {
 	case p.readQPS < 0:
 		return pol, usagef("--read-qps must not be negative")
 	case p.input == "":
-		return pol, usagef("no input: pass -i FILE or -i sheets://SPREADSHEET_ID")
+		return pol, usagef("no input: give a file (or -i FILE), - for standard input, or a Google Sheets URL")
+	}
+	if _, err := p.sourceOptions(); err != nil {
+		return pol, err
 	}
 	return pol, nil
-}
-
-func (p *planFlags) sourceOptions() (source.Options, error) {
-	o := source.Options{EmailColumn: p.emailColumn}
-	switch p.delimiter {
-	case "":
-	case "tab", `\t`:
-		o.Delimiter = '\t'
-	default:
-		r := []rune(p.delimiter)
-		if len(r) != 1 {
-			return o, usagef("--delimiter %q: want one character or 'tab'", p.delimiter)
-		}
-		o.Delimiter = r[0]
-	}
-	return o, nil
-}
-
-// targets returns the input as a stream of targets and, for a file, its
-// number of rows. A file is read whole once here, before any API call, so
-// that a file that is not a campaign fails now, even from its last line;
-// the count sizes the progress bar. A Sheet, read through ts, is fetched
-// once, by the planner.
-func (a *app) targets(ctx context.Context, p *planFlags, ts oauth2.TokenSource) (planner.Targets, int, error) {
-	opts, err := p.sourceOptions()
-	if err != nil {
-		return nil, 0, err
-	}
-	if source.IsSheetsURL(p.input) {
-		var rt http.RoundTripper = invitations.NewTransport()
-		if ts != nil {
-			rt = &oauth2.Transport{Source: ts, Base: rt}
-		}
-		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: &http.Client{Transport: rt}}
-		return func(fn func(source.Target) error) (source.Info, error) {
-			return source.ReadSheet(ctx, p.input, cfg, opts, fn)
-		}, 0, nil
-	}
-	read := func(fn func(source.Target) error) (source.Info, error) {
-		return source.ReadFile(p.input, opts, fn)
-	}
-	info, err := read(func(source.Target) error { return nil })
-	if err != nil {
-		return nil, 0, err
-	}
-	return read, info.Rows, nil
 }
 
 // buildPlan runs the planner with progress on stderr and returns the path
@@ -127,18 +179,15 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
 		return "", nil, usageError{err}
 	}
-	var extra []string
-	if source.IsSheetsURL(p.input) {
-		extra = append(extra, auth.ScopeSheetsReadOnly) // one token for both APIs
-	}
-	ts, err := a.tokenSource(ctx, true, extra...)
+	ts, err := a.tokenSource(ctx, true, p.scopes()...) // one token for both APIs
 	if err != nil {
 		return "", nil, err
 	}
-	targets, rows, err := a.targets(ctx, p, ts)
+	in, err := a.load(ctx, &p.inputFlags, ts)
 	if err != nil {
 		return "", nil, err
 	}
+	rows := in.Info().Rows
 	c, err := a.clientWith(ctx, ts)
 	if err != nil {
 		return "", nil, err
@@ -158,7 +207,7 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 			Note: fmt.Sprintf("(listed %d, checked %d, read limit %.0f/s)", stats.Listed.Load(), stats.Checks.Load(), limiter.Rate()),
 		}
 	})
-	hdr, err := planner.Build(ctx, cfg, targets, &stats, w.Emit)
+	hdr, err := planner.Build(ctx, cfg, in.Each, &stats, w.Emit)
 	pr.Stop()
 	if err != nil {
 		_ = w.Close()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -21,18 +22,21 @@ type runOptions struct {
 func newRunCmd(a *app) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run -i INPUT [--dry-run]",
+		Use:   "run [-i] INPUT [--dry-run]",
 		Short: "A whole campaign: plan, show, confirm, apply",
 		Long: `Plans the campaign as 'invitectl plan' does, prints the plan, asks for
 confirmation (or takes --yes) and applies it as 'invitectl apply' does. The plan
 is kept (-o, default invitectl-plan-TIMESTAMP.jsonl) so that an interrupted run
 can be resumed. With --dry-run nothing is sent or cancelled and no plan file is
 kept unless -o names one.`,
-		Example: `  invitectl run -i campaign.csv --dry-run
+		Example: `  invitectl run campaign.csv --dry-run
   invitectl run -i campaign.csv -o plan.jsonl
   invitectl run --sandbox -i samples/campaign.csv --yes`,
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.positional(args); err != nil {
+				return err
+			}
 			return runRun(cmd.Context(), a, o)
 		},
 	}
@@ -52,6 +56,10 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 	if err := o.apply.check(); err != nil {
 		return err
 	}
+	if o.input == stdinArg && !o.dryRun && !o.apply.yes {
+		// The prompt would read the answer from where the campaign came.
+		return usagef("the campaign is read from standard input, which leaves nothing to ask for confirmation on: pass --yes (after a --dry-run)")
+	}
 	if !o.dryRun && o.output == "" {
 		o.output = "invitectl-plan-" + time.Now().UTC().Format("20060102-150405") + ".jsonl"
 	}
@@ -65,12 +73,12 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 	}
 	if o.dryRun {
 		if o.output != "" {
-			fmt.Fprintf(a.io.errOut, "\nDry run: nothing was changed. Plan kept in %s.\n", path)
+			fmt.Fprintf(a.io.errOut, "\nDry run: nothing was changed. Plan kept in %s.\n", safetext.Terminal(path))
 		} else {
 			fmt.Fprintln(a.io.errOut, "\nDry run: nothing was changed.")
 		}
 		return nil
 	}
-	fmt.Fprintf(a.io.errOut, "\nPlan kept in %s.\n", path)
+	fmt.Fprintf(a.io.errOut, "\nPlan kept in %s.\n", safetext.Terminal(path))
 	return a.apply(ctx, path, o.apply, true)
 }

@@ -7,10 +7,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/source"
 )
 
 func newSendCmd(a *app) *cobra.Command {
-	cmd := newEachCmd(a, "send", "Send (or re-send) the invitation email to each address", false, sendOne)
+	cmd := newEachCmd(a, eachCmd{use: "send", short: "Send (or re-send) the invitation email to each address", readOnly: false, wants: source.ActionInvite, fn: sendOne})
 	cmd.Long = `Sends the invitation email to each address, once per call: running it twice
 emails the person twice. For lists, use plan and apply, which never do.`
 	return cmd

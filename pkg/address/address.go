@@ -6,6 +6,7 @@ package address
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"unicode"
 )
@@ -89,6 +90,9 @@ func validateDomain(domain string) error {
 	if domain == "" {
 		return fmt.Errorf("empty domain")
 	}
+	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
+		return errIPDomain(domain) // an address literal (RFC 5321 section 4.1.3)
+	}
 	labels := strings.Split(domain, ".")
 	if len(labels) < 2 {
 		return fmt.Errorf("domain %q is not dotted", domain)
@@ -109,7 +113,20 @@ func validateDomain(domain string) error {
 			}
 		}
 	}
+	// RFC 3696 section 2: a top-level domain is never all digits.
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		if net.ParseIP(domain) != nil {
+			return errIPDomain(domain)
+		}
+		return fmt.Errorf("domain %q ends in the numeric label %q, which no domain name has", domain, tld)
+	}
 	return nil
+}
+
+// errIPDomain refuses a domain that is an IP address: Google accounts are
+// named by domain names only, so it is never an invitation's address.
+func errIPDomain(domain string) error {
+	return fmt.Errorf("domain %q is an IP address: a Google account's address has a domain name", domain)
 }
 
 // isAtext reports whether r may appear in an RFC 5322 atom, without the

@@ -1,6 +1,9 @@
 package address
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestValidate(t *testing.T) {
 	valid := []string{
@@ -36,6 +39,11 @@ func TestValidate(t *testing.T) {
 		"a%b@example.com",
 		"a#b@example.com",
 		"\"quoted\"@example.com",
+		// IP literals: never a Google account.
+		"x@127.0.0.1",
+		"x@[127.0.0.1]",
+		"x@[IPv6:2001:db8::1]",
+		"x@example.123",
 	}
 	for _, s := range invalid {
 		if err := Validate(s); err == nil {
@@ -84,5 +92,18 @@ func TestKeyIdempotent(t *testing.T) {
 		if k2, err := Key(k); err != nil || k2 != k || !IsKey(k) {
 			t.Errorf("Key(Key(%q)) = %q, %v", s, k2, err)
 		}
+	}
+}
+
+func TestValidateIPLiteral(t *testing.T) {
+	for _, s := range []string{"x@127.0.0.1", "x@[127.0.0.1]", "x@[IPv6:2001:db8::1]"} {
+		err := Validate(s)
+		if err == nil || !strings.Contains(err.Error(), "IP address") {
+			t.Errorf("Validate(%q) = %v, want an IP address refusal", s, err)
+		}
+	}
+	// Digits are fine anywhere but in the top-level label.
+	if err := Validate("x@1.2.3.example"); err != nil {
+		t.Errorf("Validate(x@1.2.3.example) = %v", err)
 	}
 }

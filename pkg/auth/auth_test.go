@@ -168,3 +168,35 @@ func TestRedact(t *testing.T) {
 		t.Errorf("ordinary attributes lost: %s", out)
 	}
 }
+
+func TestScrub(t *testing.T) {
+	jwt := "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzYUBwLmlhbS5nc2VydmljZWFjY291bnQuY29tIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+	tests := []struct {
+		in      string
+		secrets []string
+		keep    []string
+	}{
+		// Item 15: a token endpoint that echoes the request body.
+		{`oauth2: cannot fetch token: 400 Bad Request Response: {"error":"invalid_grant","request":"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=` + jwt + `"}`,
+			[]string{jwt, "c2lnbmF0dXJl"}, []string{"invalid_grant", "assertion=REDACTED"}},
+		{"echo: assertion=" + jwt[:60], []string{jwt[:60]}, []string{"assertion=REDACTED"}},
+		{`{"access_token": "ya29.a0AfH6", "refresh_token":"1//0gabc", "expires_in": 3599}`,
+			[]string{"ya29.a0AfH6", "1//0gabc"}, []string{`"expires_in": 3599`}},
+		{`body: {\"client_secret\":\"GOCSPX-abc\"}`, []string{"GOCSPX-abc"}, []string{"client_secret"}},
+		{"Authorization: Bearer abc.def.ghi", []string{"abc.def.ghi"}, []string{"Authorization: Bearer REDACTED"}},
+		{"private_key_id=k-1 state=INVITED", nil, []string{"private_key_id=k-1 state=INVITED"}},
+	}
+	for _, tt := range tests {
+		got := Scrub(tt.in)
+		for _, s := range tt.secrets {
+			if strings.Contains(got, s) {
+				t.Errorf("Scrub(%q) = %q: still holds %q", tt.in, got, s)
+			}
+		}
+		for _, k := range tt.keep {
+			if !strings.Contains(got, k) {
+				t.Errorf("Scrub(%q) = %q: lost %q", tt.in, got, k)
+			}
+		}
+	}
+}

@@ -18,8 +18,18 @@ var secretKeys = []string{"authorization", "token", "assertion", "private_key", 
 
 var secretText = regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*-----END [A-Z ]*PRIVATE KEY-----|ya29\.[A-Za-z0-9._-]+`)
 
-// Scrub replaces credential-looking text in s.
+// secretField is a credential named in form, JSON or header text, such as an
+// OAuth error body that echoes the request ("assertion=…",
+// "\"refresh_token\": \"…\""): the value is replaced whatever its shape,
+// even cut short where a JWT pattern would no longer match.
+var secretField = regexp.MustCompile(`(?i)\b(assertion|client_secret|refresh_token|access_token|id_token|private_key|password|code_verifier|signed_?jwt)(\\?"?\s*[=:]\s*\\?"?)([^\s"'&,;}\\]+)`)
+
+// Scrub replaces credential-looking text in s: bearer tokens, JWTs (a signed
+// assertion included), PEM private keys, Google access tokens, and the
+// values of fields named like credentials. Log records and every error
+// message the CLI prints go through it.
 func Scrub(s string) string {
+	s = secretField.ReplaceAllString(s, "${1}${2}REDACTED")
 	return secretText.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.HasPrefix(strings.ToLower(m), "bearer") {
 			return "Bearer REDACTED"

@@ -66,3 +66,29 @@ func writeCampaign(tb testing.TB, path string, rows int) {
 		tb.Fatal(err)
 	}
 }
+
+// BenchmarkLoadFile1M loads the same file as the CLI does before planning
+// (read once, kept compactly) and reports what the kept input holds per
+// row once the reader's garbage is collected.
+func BenchmarkLoadFile1M(b *testing.B) {
+	const rows = 1_000_000
+	path := filepath.Join(b.TempDir(), "campaign.csv")
+	writeCampaign(b, path, rows)
+	b.ReportAllocs()
+	var kept uint64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		l, err := Load(func(fn func(Target) error) (Info, error) { return ReadFile(path, Options{}, fn) })
+		if err != nil || l.Info().Rows != rows {
+			b.Fatalf("Load: %v", err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		kept = after.HeapAlloc - before.HeapAlloc
+		runtime.KeepAlive(l)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+	b.ReportMetric(float64(kept)/rows, "kept-B/row")
+}

@@ -2,25 +2,34 @@ package source
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/gocarina/gocsv"
 )
 
-const (
-	peekSize  = 64 << 10 // enough for the header line of any real campaign file
-	sniffSize = 1 << 10  // the prefix checked for binary content
-)
+// newCSVReader is the one configuration of encoding/csv for inputs.
+func newCSVReader(r io.Reader, delim rune) *csv.Reader {
+	cr := csv.NewReader(r)
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1 // ragged rows are normal in spreadsheet downloads
+	cr.ReuseRecord = true   // what is kept is copied
+	// `a, "b, c"` is common in hand-written files; with a white-space
+	// delimiter this would also swallow empty fields, so only for the others.
+	cr.TrimLeadingSpace = delim != '\t' && delim != ' '
+	return cr
+}
 
-const utf8BOM = "\xEF\xBB\xBF"
-
-// csvRecords is the record stream of a CSV or TSV file.
+// csvRecords is the record stream of a CSV or TSV file, as the header
+// detection reads it.
 type csvRecords struct {
 	r    *csv.Reader
 	name string
+	end  int // line where the last record read ends
 }
 
 func (c *csvRecords) next() ([]string, int, error) {
@@ -29,97 +38,118 @@ func (c *csvRecords) next() ([]string, int, error) {
 		if err == io.EOF {
 			return nil, 0, io.EOF
 		}
-		return nil, 0, c.inputError(err)
+		return nil, 0, csvError(err, c.name, 0)
 	}
 	line, _ := c.r.FieldPos(0)
+	// A record ends on the line after the last of the newlines inside its
+	// quoted fields (encoding/csv turns CRLF there into LF).
+	c.end = line
+	for _, cell := range rec {
+		c.end += strings.Count(cell, "\n")
+	}
 	return rec, line, nil
 }
 
-// inputError turns a csv.Reader error into an InputError on the line where
-// the problem is. A quote left open is reported on the line of the record
-// that opened it: the reader only notices at the end of the file.
-func (c *csvRecords) inputError(err error) error {
+// csvError turns an error of encoding/csv into an InputError on the line
+// where the problem is, base lines further down. A quote left open is
+// reported on the line of the record that opened it: the reader only
+// notices at the end of the file. Errors of the text guard pass as they
+// are.
+func csvError(err error, name string, base int) error {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return err
+	}
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
-		return &InputError{Path: c.name, Problem: "read", Err: err}
+		return &InputError{Path: name, Problem: "read", Err: err}
 	}
 	if errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line {
-		return &InputError{Path: c.name, Line: pe.StartLine,
-			Problem: fmt.Sprintf("quoted field in this record is still open at line %d", pe.Line), Err: pe.Err}
+		return &InputError{Path: name, Line: base + pe.StartLine,
+			Problem: fmt.Sprintf("quoted field in this record is still open at line %d", base+pe.Line), Err: pe.Err}
 	}
-	return &InputError{Path: c.name, Line: pe.Line, Err: pe.Err}
+	return &InputError{Path: name, Line: base + pe.Line, Err: pe.Err}
 }
 
-// openCSV checks that r looks like delimited text, drops a UTF-8 BOM, picks
-// the delimiter and returns the record stream and its format ("csv" or
-// "tsv"). Nothing is yielded for an input rejected here.
-func openCSV(r io.Reader, name string, delim rune) (*csvRecords, string, error) {
-	br := bufio.NewReaderSize(r, peekSize)
-	head, err := br.Peek(peekSize)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, "", &InputError{Path: name, Err: pathCause(err)}
-	}
-	if len(head) == 0 {
-		return nil, "", &InputError{Path: name, Problem: "empty file"}
-	}
-	if err := checkText(head, err == nil || err == bufio.ErrBufferFull, name); err != nil {
-		return nil, "", err
-	}
-	if bytes.HasPrefix(head, []byte(utf8BOM)) {
-		_, _ = br.Discard(len(utf8BOM)) // peeked, so it cannot fail
-		head = head[len(utf8BOM):]
-	}
+// readCSV is the pipeline of a file: the delimiter, the header and the
+// shape it reveals, then one Target per non-blank record to fn. It returns
+// the number of targets yielded and the input's format.
+func readCSV(text *bufio.Reader, name string, opts Options, fn func(Target) error) (int, string, error) {
+	delim := opts.Delimiter
 	if delim == 0 {
+		head, _ := text.Peek(bufSize) // a guard error here recurs when the header is read
 		delim = sniffDelimiter(head)
 	} else if !validDelimiter(delim) {
-		return nil, "", &InputError{Path: name, Problem: fmt.Sprintf("invalid delimiter %q", delim)}
+		return 0, "", &InputError{Path: name, Problem: fmt.Sprintf("invalid delimiter %q", delim)}
 	}
-
-	cr := csv.NewReader(br)
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1 // ragged rows are normal in spreadsheet downloads
-	cr.ReuseRecord = true   // the pipeline copies what it keeps
-	// `a, "b, c"` is common in hand-written files; with a white-space
-	// delimiter this would also swallow empty fields, so only for the others.
-	cr.TrimLeadingSpace = delim != '\t' && delim != ' '
 	format := FormatCSV
 	if delim == '\t' {
 		format = FormatTSV
 	}
-	return &csvRecords{r: cr, name: name}, format, nil
-}
 
-// checkText rejects content that is not UTF-8 text in the first KB. cut says
-// head may end in the middle of a character.
-func checkText(head []byte, cut bool, name string) error {
-	switch {
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
-		return &InputError{Path: name, Problem: "a ZIP archive (an .xlsx or .ods workbook?), not CSV; export the sheet as CSV"}
-	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		return &InputError{Path: name, Problem: "UTF-16 text; save the file as CSV UTF-8"}
+	// The header is read by a reader of its own: csv.Reader takes text, a
+	// *bufio.Reader, as it is and reads it line by line, so the rows start
+	// right after what it read.
+	head := &csvRecords{r: newCSVReader(text, delim), name: name}
+	lay, pending, err := readHeader(head, name, opts)
+	if err != nil {
+		return 0, format, err
 	}
-	if len(head) > sniffSize {
-		head, cut = head[:sniffSize], true
+	if lay.format != "" {
+		format = lay.format
 	}
-	if i := bytes.IndexByte(head, 0); i >= 0 {
-		return &InputError{Path: name, Line: lineAt(head, i),
-			Problem: "binary content (NUL byte), not a CSV or TSV file"}
-	}
-	for i := 0; i < len(head); {
-		r, size := utf8.DecodeRune(head[i:])
-		if r == utf8.RuneError && size == 1 {
-			if cut && !utf8.FullRune(head[i:]) {
-				break // the character continues past the sniffed prefix
-			}
-			return &InputError{Path: name, Line: lineAt(head, i),
-				Problem: fmt.Sprintf("not UTF-8 text (byte 0x%02x); save the file as CSV UTF-8", head[i])}
+	b := newBuilder(lay, name)
+	for _, p := range pending {
+		if err := b.emit(lay.project(p.cells), p.line, fn); err != nil {
+			return b.rows, format, err
 		}
-		i += size
 	}
-	return nil
+
+	// gocsv reads its header from the stream it decodes; the file's was
+	// read above, so it is given the shape's names for those columns.
+	header := strings.Join(lay.tags(), string(delim)) + "\n"
+	rows := newCSVReader(io.MultiReader(strings.NewReader(header), text), delim)
+	base := head.end - 1 // line of the file = line of rows + base
+	switch lay.format {
+	case FormatGAM:
+		err = decodeRows[gamRow](rows, lay, base, b, fn)
+	case FormatAdminConsole:
+		err = decodeRows[consoleRow](rows, lay, base, b, fn)
+	default:
+		err = decodeRows[plainRow](rows, lay, base, b, fn)
+	}
+	return b.rows, format, err
 }
 
-func lineAt(b []byte, off int) int { return bytes.Count(b[:off], []byte{'\n'}) + 1 }
+// decodeRows decodes the records of cr as typed rows of shape R and gives
+// each non-blank one to the builder.
+func decodeRows[R any, P interface {
+	*R
+	shape
+}](cr *csv.Reader, lay layout, base int, b *builder, fn func(Target) error) error {
+	um, err := gocsv.NewUnmarshaller(cr, P(new(R)))
+	if err != nil {
+		return csvError(err, b.name, base)
+	}
+	// The names are ours; renaming keeps a process-wide gocsv header
+	// normaliser, if any code set one, from changing them.
+	if err := um.RenormalizeHeaders(func([]string) []string { return lay.tags() }); err != nil {
+		return fmt.Errorf("read %s: %w", b.name, err)
+	}
+	for {
+		v, err := um.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return csvError(err, b.name, base)
+		}
+		line, _ := cr.FieldPos(0)
+		if err := b.emit(v.(P), base+line, fn); err != nil {
+			return err
+		}
+	}
+}
 
 // sniffDelimiter picks the most frequent of comma, tab and semicolon outside
 // quotes on the first non-blank line (the header); comma when there is none,

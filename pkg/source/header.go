@@ -1,20 +1,22 @@
 package source
 
 import (
-	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/invitectl/invitectl/pkg/address"
+	"github.com/invitectl/invitectl/pkg/safetext"
 )
 
 // emailKeys are the canonical forms of the address column names, in order of
 // preference; emailNames is how errors list them.
-var emailKeys = [...]string{"email", "emailaddress", "useremail", "primaryemail"}
+var emailKeys = [...]string{"email", "emailaddress", "useremail", "primaryemail", "invitableusers"}
 
-const emailNames = "email, e-mail, email address, user email, primary email, primaryEmail"
+const emailNames = "email, e-mail, email address, user email, primary email, primaryEmail, invitableUsers"
 
 const (
 	gamPrefix = "customers/"
@@ -22,11 +24,13 @@ const (
 )
 
 // layout is what the header says about the input: where the columns that
-// matter are (-1 when absent) and which format it is.
+// matter are (-1 when absent), how wide it is, and which format it is.
 type layout struct {
 	email, action, send, cancel int
+	width                       int
 	sendName, cancelName        string // header cells, for row details
-	format                      string // "" (plain), FormatAdminConsole or FormatGAM
+	emailName                   string // header cell of the address column
+	format                      string // "" (plain), FormatNoHeader, FormatAdminConsole or FormatGAM
 }
 
 // record is one record of the stream with the line (or sheet row) it starts on.
@@ -35,10 +39,11 @@ type record struct {
 	line  int
 }
 
-// readHeader reads the header record and, for a possible GAM file, the first
-// data record, which it returns so that it is not lost. Every error here
-// comes before any target is yielded.
-func readHeader(in records, name string, opts Options) (layout, *record, error) {
+// readHeader reads the header record and returns the layout it reveals and
+// the data records it had to read to decide (the first record of a list
+// without a header, the first data record of a possible GAM file), which
+// the caller must not lose. Every error here comes before any target.
+func readHeader(in records, name string, opts Options) (layout, []record, error) {
 	cells, line, err := nextNonBlank(in)
 	if err == io.EOF {
 		return layout{}, nil, &InputError{Path: name, Problem: "no header line: the input is blank"}
@@ -46,38 +51,40 @@ func readHeader(in records, name string, opts Options) (layout, *record, error) 
 	if err != nil {
 		return layout{}, nil, err
 	}
-	header := append([]string(nil), cells...) // the stream may reuse cells
+	header := slices.Clone(cells) // the stream may reuse cells
 	keys := make([]string, len(header))
 	for i, h := range header {
 		keys[i] = canonical(h)
 	}
 	lay := headerLayout(header, keys, opts)
-	if opts.EmailColumn != "" && lay.email < 0 {
+	switch {
+	case opts.EmailColumn != "" && lay.email < 0:
 		return lay, nil, &InputError{Path: name, Line: line,
 			Problem: fmt.Sprintf("no column %q in the header (%s)", opts.EmailColumn, listCells(header))}
-	}
-	if lay.format == FormatAdminConsole || (lay.email >= 0 && keys[lay.email] != "name") {
-		if lay.email < 0 {
-			return lay, nil, noAddressColumn(name, line, header)
-		}
+	case lay.email >= 0 && keys[lay.email] == "name":
+		return nameColumn(in, keys, lay) // named by --email-column
+	case lay.email >= 0:
 		return lay, nil, nil
+	case lay.format == FormatAdminConsole:
+		return lay, nil, noAddressColumn(name, header)
 	}
-	lay, first, err := detectGAM(in, keys, lay)
-	if err == errNoAddressColumn {
-		err = noAddressColumn(name, line, header)
+	if col := addressCell(header); col >= 0 {
+		lay.email, lay.action, lay.format, lay.emailName = col, -1, FormatNoHeader, ""
+		return lay, []record{{cells: header, line: line}}, nil
 	}
-	return lay, first, err
+	return detectGAM(in, name, header, keys, lay)
 }
 
 // headerLayout finds the columns that matter; email is -1 when no column
 // has an address column name (or Options.EmailColumn).
 func headerLayout(header, keys []string, opts Options) layout {
-	lay := layout{email: -1, action: -1, send: -1, cancel: -1}
+	lay := layout{email: -1, action: -1, send: -1, cancel: -1, width: len(header)}
 	if opts.EmailColumn != "" {
 		lay.email = indexOf(keys, canonical(opts.EmailColumn))
 	} else {
 		lay.email = findEmailColumn(keys)
 	}
+	lay.emailName = cellAt(header, lay.email)
 	lay.send = indexContaining(keys, "sendtransferrequest")
 	lay.cancel = indexContaining(keys, "canceltransferrequest")
 	if lay.send >= 0 || lay.cancel >= 0 {
@@ -89,30 +96,72 @@ func headerLayout(header, keys []string, opts Options) layout {
 	return lay
 }
 
-var errNoAddressColumn = errors.New("no address column")
-
-// detectGAM handles a header with no address column, or one called "name":
-// it is GAM output when the name column holds user invitation names, which
-// only the first data row can tell. It returns that row.
-func detectGAM(in records, keys []string, lay layout) (layout, *record, error) {
-	nameCol, fallback := lay.email, lay.email < 0
-	if fallback {
-		if nameCol = indexOf(keys, "name"); nameCol < 0 {
-			return lay, nil, errNoAddressColumn
+// addressCell is the first cell of a record that is an address once
+// cleaned, or -1: a first record with one is data, not a header.
+func addressCell(cells []string) int {
+	for i, c := range cells {
+		if len(c) > maxCellBytes {
+			continue
 		}
+		if u, ok := safetext.Unformula(address.Trim(c)); ok {
+			c = u
+		}
+		if clean, _ := address.Clean(c); address.Validate(clean) == nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// detectGAM handles a header with no address column: it is GAM output when
+// it has a name column and a state column, or a name column whose first
+// value is an address or an invitation's resource name. It returns that
+// first data record.
+func detectGAM(in records, name string, header, keys []string, lay layout) (layout, []record, error) {
+	nameCol := indexOf(keys, "name")
+	if nameCol < 0 {
+		return lay, nil, noAddressColumn(name, header)
+	}
+	if indexOf(keys, "state") >= 0 {
+		lay.email, lay.emailName, lay.format = nameCol, cellAt(header, nameCol), FormatGAM
+		return lay, nil, nil
 	}
 	first, err := peekRecord(in)
 	if err != nil {
 		return lay, nil, err
 	}
-	switch {
-	case first != nil && looksLikeGAM(cellAt(first.cells, nameCol)),
-		first == nil && fallback && indexOf(keys, "state") >= 0:
-		lay.email, lay.format = nameCol, FormatGAM
-	case fallback:
-		return lay, nil, errNoAddressColumn
+	if first == nil || addressCell([]string{gamCell(cellAt(first.cells, nameCol))}) < 0 {
+		return lay, nil, noAddressColumn(name, header)
 	}
-	return lay, first, nil
+	lay.email, lay.emailName, lay.format = nameCol, cellAt(header, nameCol), FormatGAM
+	return lay, []record{*first}, nil
+}
+
+// nameColumn reads a name column that --email-column chose: GAM output when
+// the header also has a state column or the first value is an invitation's
+// resource name, else a plain column.
+func nameColumn(in records, keys []string, lay layout) (layout, []record, error) {
+	if indexOf(keys, "state") >= 0 {
+		lay.format = FormatGAM
+		return lay, nil, nil
+	}
+	first, err := peekRecord(in)
+	if err != nil || first == nil {
+		return lay, nil, err
+	}
+	if _, _, ok := SplitName(address.Trim(cellAt(first.cells, lay.email))); ok {
+		lay.format = FormatGAM
+	}
+	return lay, []record{*first}, nil
+}
+
+// gamCell is the address of a GAM name cell: the cell itself, or the
+// address part of a resource name (the cell when it is malformed).
+func gamCell(cell string) string {
+	if _, addr, ok := SplitName(address.Trim(cell)); ok {
+		return addr
+	}
+	return cell
 }
 
 // peekRecord reads the next non-blank record, nil at the end of the input.
@@ -124,19 +173,58 @@ func peekRecord(in records) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &record{cells: append([]string(nil), cells...), line: line}, nil
+	return &record{cells: slices.Clone(cells), line: line}, nil
 }
 
-func noAddressColumn(name string, line int, header []string) error {
-	problem := fmt.Sprintf("no address column (looked for %s; header has %s; use --email-column)",
-		emailNames, listCells(header))
-	for _, h := range header {
-		if _, err := address.Key(h); err == nil {
-			problem += fmt.Sprintf("; line %d looks like data (%q): add a header line such as \"email\"", line, h)
-			break
+func noAddressColumn(name string, header []string) error {
+	return &InputError{Path: name, Problem: fmt.Sprintf(
+		"no address column (looked for %s; header has %s; use --email-column)", emailNames, listCells(header))}
+}
+
+// tags are the names gocsv decodes the columns by: the fields of the
+// shape's row type for the columns that matter, "Rest" for the others.
+func (l layout) tags() []string {
+	tags := make([]string, l.width)
+	for i := range tags {
+		switch i {
+		case l.email:
+			tags[i] = "Email"
+			if l.format == FormatGAM {
+				tags[i] = "Name"
+			}
+		case l.action:
+			tags[i] = "Action"
+		case l.send:
+			tags[i] = "Send"
+		case l.cancel:
+			tags[i] = "Cancel"
+		default:
+			tags[i] = "Rest"
 		}
 	}
-	return &InputError{Path: name, Problem: problem}
+	return tags
+}
+
+// project makes the shape's row of a record read without gocsv (a sheet's
+// values, the records readHeader kept), the same as gocsv would: cells past
+// the header's width are not read.
+func (l layout) project(cells []string) shape {
+	if len(cells) > l.width {
+		cells = cells[:l.width]
+	}
+	var rest filled
+	for i, c := range cells {
+		if i != l.email && i != l.action && i != l.send && i != l.cancel {
+			_ = rest.UnmarshalCSV(c)
+		}
+	}
+	switch l.format {
+	case FormatGAM:
+		return &gamRow{Name: cellAt(cells, l.email), Rest: rest}
+	case FormatAdminConsole:
+		return &consoleRow{Email: cellAt(cells, l.email), Send: cellAt(cells, l.send), Cancel: cellAt(cells, l.cancel), Rest: rest}
+	}
+	return &plainRow{Email: cellAt(cells, l.email), Action: cellAt(cells, l.action), Rest: rest}
 }
 
 // findEmailColumn returns the leftmost column with the most preferred
@@ -151,9 +239,11 @@ func findEmailColumn(keys []string) int {
 }
 
 // canonical is how header cells are compared: lower-case letters and digits
-// only, so "E-mail Address", "email_address" and "EmailAddress" are equal.
+// only, after any trailing "[...]" annotations, so "E-mail Address",
+// "email_address", "EmailAddress" and "Email Address [Required]" are equal.
 // It also drops a BOM that a spreadsheet kept inside the first cell.
 func canonical(s string) string {
+	s = stripAnnotations(s)
 	var b strings.Builder
 	for _, r := range s {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -163,9 +253,41 @@ func canonical(s string) string {
 	return b.String()
 }
 
-func looksLikeGAM(cell string) bool {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(cell), gamPrefix)
-	return ok && strings.Contains(rest, gamInfix)
+// stripAnnotations removes trailing bracketed annotations, as the Admin
+// console's exports and bulk-upload templates add them ("Status [READ
+// ONLY]", "New Primary Email [UPLOAD ONLY]"); a cell that is only an
+// annotation is kept.
+func stripAnnotations(s string) string {
+	t := strings.TrimSpace(s)
+	for strings.HasSuffix(t, "]") {
+		i := strings.LastIndexByte(t, '[')
+		if i <= 0 || strings.TrimSpace(t[:i]) == "" {
+			break
+		}
+		t = strings.TrimSpace(t[:i])
+	}
+	return t
+}
+
+// SplitName splits an invitation's resource name,
+// customers/CUSTOMER/userinvitations/ADDRESS, as GAM prints it and the API
+// names it, into the customer and the address (percent-decoded when it was
+// escaped). ok is false for anything else.
+func SplitName(name string) (customer, addr string, ok bool) {
+	rest, ok := strings.CutPrefix(name, gamPrefix)
+	if !ok {
+		return "", "", false
+	}
+	customer, addr, ok = strings.Cut(rest, gamInfix)
+	if !ok || customer == "" || strings.Contains(customer, "/") || addr == "" {
+		return "", "", false
+	}
+	if strings.Contains(addr, "%") {
+		if u, err := url.PathUnescape(addr); err == nil {
+			addr = u
+		}
+	}
+	return customer, addr, true
 }
 
 func indexOf(keys []string, k string) int {

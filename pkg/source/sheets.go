@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -30,46 +31,113 @@ type SheetsConfig struct {
 	HTTPClient *http.Client // nil = http.DefaultClient; the caller puts auth in it
 }
 
-// IsSheetsURL reports whether s names a spreadsheet (sheets://ID[/RANGE])
-// rather than a file.
+// IsSheetsURL reports whether s names a spreadsheet rather than a file:
+// sheets://ID[/RANGE], or a spreadsheet's address as a browser shows it,
+// https://docs.google.com/spreadsheets/d/ID/edit#gid=N.
 func IsSheetsURL(s string) bool {
-	return len(s) >= len(sheetsScheme) && strings.EqualFold(s[:len(sheetsScheme)], sheetsScheme)
+	if len(s) >= len(sheetsScheme) && strings.EqualFold(s[:len(sheetsScheme)], sheetsScheme) {
+		return true
+	}
+	_, err := parseDocsURL(s)
+	return err != errNotDocsURL
 }
 
-// parseSheetsURL splits sheets://SPREADSHEET_ID[/RANGE] into the ID and the
-// range (defaultSheetRange when absent). Everything after the first slash is
-// the range, as sheet names may contain slashes.
-func parseSheetsURL(s string) (id, rng string, err error) {
+// sheetRef is a spreadsheet and what to read of it.
+type sheetRef struct {
+	id     string
+	rng    string // A1 range; "" when gid names the tab
+	gid    int64  // the tab's sheetId, when hasGid
+	hasGid bool
+}
+
+// parseSheetsURL reads sheets://SPREADSHEET_ID[/RANGE] (the range is
+// defaultSheetRange when absent; everything after the first slash is the
+// range, as sheet names may contain slashes) or a docs.google.com URL.
+func parseSheetsURL(s string) (sheetRef, error) {
 	if !IsSheetsURL(s) {
-		return "", "", &InputError{Path: s, Problem: "not a sheets://SPREADSHEET_ID[/RANGE] URL"}
+		return sheetRef{}, &InputError{Path: s, Problem: "not a sheets://SPREADSHEET_ID[/RANGE] URL"}
 	}
-	id, rng, _ = strings.Cut(s[len(sheetsScheme):], "/")
+	if !strings.EqualFold(s[:min(len(s), len(sheetsScheme))], sheetsScheme) {
+		return parseDocsURL(s)
+	}
+	id, rng, _ := strings.Cut(s[len(sheetsScheme):], "/")
 	if id == "" {
-		return "", "", &InputError{Path: s, Problem: "no spreadsheet ID (want sheets://SPREADSHEET_ID[/RANGE])"}
+		return sheetRef{}, &InputError{Path: s, Problem: "no spreadsheet ID (want sheets://SPREADSHEET_ID[/RANGE])"}
 	}
 	if rng == "" {
 		rng = defaultSheetRange
 	}
-	return id, rng, nil
+	return sheetRef{id: id, rng: rng}, nil
 }
 
-// ReadSheet reads the range of a spreadsheet named by a sheets:// URL with
-// Spreadsheets.Values.Get (the range "A:ZZ" of the first visible sheet when
-// the URL names none) and streams its targets to fn like ReadFile; Row is
-// the spreadsheet row number. The values are fetched in one response, so
-// unlike a file a sheet is held in memory while it is read (Sheets caps a
-// spreadsheet at 10 million cells). A missing spreadsheet or a rejected range
-// is an *InputError; other API errors (permission, quota, network) are
-// returned wrapped, with the *googleapi.Error for the caller to classify.
+// parseDocsURL reads https://docs.google.com/spreadsheets/d/ID/… (also
+// /spreadsheets/u/N/d/ID/… when several accounts are signed in), with the
+// tab in #gid=N or ?gid=N; without one, the first visible tab is read.
+func parseDocsURL(s string) (sheetRef, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || !strings.EqualFold(u.Hostname(), "docs.google.com") {
+		return sheetRef{}, errNotDocsURL
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) >= 4 && parts[0] == "spreadsheets" && parts[1] == "u" {
+		parts = append(parts[:1], parts[3:]...)
+	}
+	if len(parts) < 3 || parts[0] != "spreadsheets" || parts[1] != "d" || parts[2] == "" {
+		return sheetRef{}, errNotDocsURL
+	}
+	ref := sheetRef{id: parts[2], rng: defaultSheetRange}
+	gid := u.Query().Get("gid")
+	if frag, err := url.ParseQuery(u.Fragment); err == nil && frag.Get("gid") != "" {
+		gid = frag.Get("gid")
+	}
+	if gid != "" {
+		n, err := strconv.ParseInt(gid, 10, 64)
+		if err != nil {
+			return sheetRef{}, &InputError{Path: s, Problem: fmt.Sprintf("gid %q is not a tab's number", gid)}
+		}
+		ref.gid, ref.hasGid, ref.rng = n, true, ""
+	}
+	return ref, nil
+}
+
+var errNotDocsURL = errors.New("not a Google Sheets URL")
+
+// ReadSheet reads a spreadsheet named by a sheets:// or docs.google.com URL
+// with Spreadsheets.Values.Get (the range "A:ZZ" of the first visible sheet
+// when the URL names none; the tab whose sheetId is the URL's gid, found with
+// Spreadsheets.Get) and streams its targets to fn like ReadFile; Row is the
+// spreadsheet row number. The values are fetched in one response, so unlike
+// a file a sheet is held in memory while it is read (Sheets caps a
+// spreadsheet at 10 million cells). A missing spreadsheet or tab, or a
+// rejected range, is an *InputError; other API errors (permission, quota,
+// network) are returned wrapped, with the *googleapi.Error for the caller to
+// classify.
 func ReadSheet(ctx context.Context, url string, cfg SheetsConfig, opts Options, fn func(Target) error) (Info, error) {
 	info := Info{Path: url, Format: FormatSheets}
-	id, rng, err := parseSheetsURL(url)
+	ref, err := parseSheetsURL(url)
 	if err != nil {
 		return info, err
 	}
-	vr, err := getValues(ctx, cfg, id, rng)
+	svc, err := sheetsService(ctx, cfg)
 	if err != nil {
-		return info, sheetsError(url, rng, err)
+		return info, fmt.Errorf("read %s: %w", url, err)
+	}
+	if ref.hasGid {
+		title, err := tabTitle(ctx, svc, ref)
+		if err != nil {
+			return info, sheetsError(url, "", err)
+		}
+		if title == "" {
+			return info, &InputError{Path: url, Problem: fmt.Sprintf("the spreadsheet has no tab with gid %d", ref.gid)}
+		}
+		ref.rng = "'" + strings.ReplaceAll(title, "'", "''") + "'!" + defaultSheetRange
+	}
+	vr, err := svc.Spreadsheets.Values.Get(ref.id, ref.rng).
+		MajorDimension("ROWS").
+		ValueRenderOption("FORMATTED_VALUE"). // what the user sees, as in a download
+		Context(ctx).Do()
+	if err != nil {
+		return info, sheetsError(url, ref.rng, err)
 	}
 	sum, err := hashValues(vr.Values)
 	if err != nil {
@@ -77,11 +145,11 @@ func ReadSheet(ctx context.Context, url string, cfg SheetsConfig, opts Options, 
 	}
 	info.SHA256 = sum
 	in := &sheetRecords{values: vr.Values, first: firstRow(vr.Range)}
-	info.Rows, _, err = run(in, url, opts, fn)
+	info.Rows, err = runRecords(in, url, opts, fn)
 	return info, err
 }
 
-func getValues(ctx context.Context, cfg SheetsConfig, id, rng string) (*sheets.ValueRange, error) {
+func sheetsService(ctx context.Context, cfg SheetsConfig) (*sheets.Service, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient // never Application Default Credentials behind the caller's back
@@ -94,14 +162,22 @@ func getValues(ctx context.Context, cfg SheetsConfig, id, rng string) (*sheets.V
 		}
 		opts = append(opts, option.WithEndpoint(ep))
 	}
-	svc, err := sheets.NewService(ctx, opts...)
+	return sheets.NewService(ctx, opts...)
+}
+
+// tabTitle is the title of the tab whose sheetId is ref.gid, "" when there
+// is none.
+func tabTitle(ctx context.Context, svc *sheets.Service, ref sheetRef) (string, error) {
+	sp, err := svc.Spreadsheets.Get(ref.id).Fields("sheets.properties(sheetId,title)").Context(ctx).Do()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return svc.Spreadsheets.Values.Get(id, rng).
-		MajorDimension("ROWS").
-		ValueRenderOption("FORMATTED_VALUE"). // what the user sees, as in a download
-		Context(ctx).Do()
+	for _, sh := range sp.Sheets {
+		if sh.Properties != nil && sh.Properties.SheetId == ref.gid {
+			return sh.Properties.Title, nil
+		}
+	}
+	return "", nil
 }
 
 func sheetsError(url, rng string, err error) error {
@@ -111,6 +187,9 @@ func sheetsError(url, rng string, err error) error {
 		case http.StatusNotFound:
 			return &InputError{Path: url, Problem: "spreadsheet not found", Err: err}
 		case http.StatusBadRequest:
+			if rng == "" {
+				return &InputError{Path: url, Problem: "request rejected", Err: err}
+			}
 			return &InputError{Path: url, Problem: fmt.Sprintf("range %q rejected", rng), Err: err}
 		}
 	}

@@ -32,7 +32,12 @@ func (f *fakeSheets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND"}}`))
 		return
 	}
-	if q := r.URL.Query(); q.Get("majorDimension") != "ROWS" || q.Get("valueRenderOption") != "FORMATTED_VALUE" {
+	if q := r.URL.Query(); !strings.Contains(r.URL.Path, "/values/") {
+		if q.Get("fields") != "sheets.properties(sheetId,title)" {
+			http.Error(w, "unexpected query "+r.URL.RawQuery, http.StatusBadRequest)
+			return
+		}
+	} else if q.Get("majorDimension") != "ROWS" || q.Get("valueRenderOption") != "FORMATTED_VALUE" {
 		http.Error(w, "unexpected query "+r.URL.RawQuery, http.StatusBadRequest)
 		return
 	}
@@ -67,6 +72,14 @@ func newFakeSheets(t *testing.T) (*fakeSheets, SheetsConfig) {
 		    ["frank@gmail.com", "No", "Yes"]
 		  ]
 		}`,
+		"/v4/spreadsheets/sheet123": `{"sheets": [
+		  {"properties": {"sheetId": 0, "title": "Sheet1"}},
+		  {"properties": {"sheetId": 1234567, "title": "Joiners' list"}}]}`,
+		"/v4/spreadsheets/sheet123/values/'Joiners'' list'!A:ZZ": `{
+		  "range": "'Joiners'' list'!A1:ZZ1000",
+		  "majorDimension": "ROWS",
+		  "values": [["E-mail [Required]"], ["joiner@example.com"]]
+		}`,
 		"/v4/spreadsheets/empty/values/A:ZZ": `{"range": "Sheet1!A1:ZZ1000", "majorDimension": "ROWS"}`,
 		"/v4/spreadsheets/noaddr/values/A:ZZ": `{"range": "Sheet1!A1:ZZ1000", "majorDimension": "ROWS",
 		  "values": [["first", "last"], ["Alice", "Doe"]]}`,
@@ -78,19 +91,29 @@ func newFakeSheets(t *testing.T) (*fakeSheets, SheetsConfig) {
 
 func TestReadSheet(t *testing.T) {
 	const none = ActionDefault
+	firstTab := []Target{
+		tg(2, "alice@example.com", none, "", 0),
+		tg(5, "bob@example.com", ActionCancel, "", 0),
+		tg(6, "", none, ReasonInvalidEmail, 0),
+		tg(7, "alice@example.com", ActionInvite, ReasonDuplicate, 2),
+		tg(8, "carol@example.com", none, ReasonInvalidRow, 0),
+	}
 	tests := []struct {
 		url  string
 		want []Target
 	}{
 		{
-			url: "sheets://sheet123",
-			want: []Target{
-				tg(2, "alice@example.com", none, "", 0),
-				tg(5, "bob@example.com", ActionCancel, "", 0),
-				tg(6, "", none, ReasonInvalidEmail, 0),
-				tg(7, "alice@example.com", ActionInvite, ReasonDuplicate, 2),
-				tg(8, "carol@example.com", none, ReasonInvalidRow, 0),
-			},
+			url:  "sheets://sheet123",
+			want: firstTab,
+		},
+		{
+			// Item 8: a pasted browser URL; the tab is chosen by its gid.
+			url:  "https://docs.google.com/spreadsheets/d/sheet123/edit#gid=1234567",
+			want: []Target{tg(2, "joiner@example.com", none, "", 0)},
+		},
+		{
+			url:  "https://docs.google.com/spreadsheets/d/sheet123/edit?usp=sharing", // no gid: the first tab
+			want: firstTab,
 		},
 		{
 			url: "sheets://sheet123/Unmanaged users!B3:D", // rows numbered from the range's start
@@ -158,6 +181,9 @@ func TestReadSheetErrors(t *testing.T) {
 		contains string
 	}{
 		{"sheets://missing", true, "sheets://missing: spreadsheet not found: googleapi: Error 404"},
+		{"https://docs.google.com/spreadsheets/d/missing/edit#gid=3", true, "spreadsheet not found"},
+		{"https://docs.google.com/spreadsheets/d/sheet123/edit#gid=99", true, "the spreadsheet has no tab with gid 99"},
+		{"https://docs.google.com/spreadsheets/d/sheet123/edit#gid=x", true, `gid "x" is not a tab's number`},
 		{"sheets://empty", true, "sheets://empty: no header line"},
 		{"sheets://noaddr", true, "sheets://noaddr: no address column"},
 		{"sheets:///A:B", true, "no spreadsheet ID"},
@@ -206,13 +232,24 @@ func TestSheetsURL(t *testing.T) {
 		in      string
 		is      bool
 		id, rng string
+		hasGid  bool
+		gid     int64
 	}{
-		{"sheets://abc", true, "abc", "A:ZZ"},
-		{"SHEETS://abc/", true, "abc", "A:ZZ"},
-		{"sheets://abc/Sheet1!A1:C", true, "abc", "Sheet1!A1:C"},
-		{"sheets://abc/a/b!A:A", true, "abc", "a/b!A:A"},
-		{"sheets:/abc", false, "", ""},
-		{"campaign.csv", false, "", ""},
+		{"sheets://abc", true, "abc", "A:ZZ", false, 0},
+		{"SHEETS://abc/", true, "abc", "A:ZZ", false, 0},
+		{"sheets://abc/Sheet1!A1:C", true, "abc", "Sheet1!A1:C", false, 0},
+		{"sheets://abc/a/b!A:A", true, "abc", "a/b!A:A", false, 0},
+		// Item 8: the address bar of a browser.
+		{"https://docs.google.com/spreadsheets/d/1AbC-x_9/edit#gid=0", true, "1AbC-x_9", "", true, 0},
+		{"https://docs.google.com/spreadsheets/d/1AbC/edit?usp=sharing#gid=1234567", true, "1AbC", "", true, 1234567},
+		{"https://docs.google.com/spreadsheets/d/1AbC/edit?gid=42#gid=42", true, "1AbC", "", true, 42},
+		{"https://docs.google.com/spreadsheets/u/1/d/1AbC/edit#gid=7", true, "1AbC", "", true, 7},
+		{"https://docs.google.com/spreadsheets/d/1AbC", true, "1AbC", "A:ZZ", false, 0},
+		{"https://DOCS.google.com/spreadsheets/d/1AbC/view", true, "1AbC", "A:ZZ", false, 0},
+		{"https://docs.google.com/document/d/1AbC/edit", false, "", "", false, 0},
+		{"https://example.com/spreadsheets/d/1AbC/edit", false, "", "", false, 0},
+		{"sheets:/abc", false, "", "", false, 0},
+		{"campaign.csv", false, "", "", false, 0},
 	}
 	for _, tt := range tests {
 		if got := IsSheetsURL(tt.in); got != tt.is {
@@ -221,9 +258,9 @@ func TestSheetsURL(t *testing.T) {
 		if !tt.is {
 			continue
 		}
-		id, rng, err := parseSheetsURL(tt.in)
-		if err != nil || id != tt.id || rng != tt.rng {
-			t.Errorf("parseSheetsURL(%q) = %q, %q, %v; want %q, %q", tt.in, id, rng, err, tt.id, tt.rng)
+		ref, err := parseSheetsURL(tt.in)
+		if err != nil || ref.id != tt.id || ref.rng != tt.rng || ref.hasGid != tt.hasGid || ref.gid != tt.gid {
+			t.Errorf("parseSheetsURL(%q) = %+v, %v; want %q, %q, gid %v %d", tt.in, ref, err, tt.id, tt.rng, tt.hasGid, tt.gid)
 		}
 	}
 }

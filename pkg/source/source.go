@@ -1,30 +1,41 @@
 // Package source turns campaign inputs into targets: CSV and TSV files
-// (including Google Sheets downloads), the Admin console's unmanaged-users
-// export, GAM's `print userinvitations` output, and Google Sheets read
-// through the Sheets API.
+// (including Google Sheets and Excel downloads), lists of addresses without a
+// header, the Admin console's unmanaged-users export and user exports,
+// GAM's `print userinvitations` and `check isinvitable` output, and Google
+// Sheets read through the Sheets API (sheets://ID[/RANGE], or the URL of the
+// spreadsheet as a browser shows it).
 //
-// Every input goes through one pipeline: a stream of records (a file read by
-// encoding/csv, or the values of a sheet) whose first non-blank record is the
-// header; the header decides which columns matter and what format the input
-// is; each later non-blank record becomes exactly one Target, decoded by
-// gocsv, normalised, validated and de-duplicated. Targets reach the caller's
-// function in input order as they are read, so a file of any length is never
-// held in memory: only the set of addresses already seen (address → first
-// row) grows with the input.
+// # Text
+//
+// A file is read once, hashed as it is read. It must be text: UTF-8 (a
+// byte-order mark is dropped), or UTF-16 with a byte-order mark (Excel's
+// "Unicode Text"), which is transcoded without asking; Options.Encoding
+// names any other encoding (windows-1252, iso-8859-1, utf-16le, utf-16be).
+// The whole file is checked: a byte that is not UTF-8, or a NUL, is refused
+// with its line. A ZIP archive (.xlsx, .ods) or an .xls workbook is refused
+// at once. No record (a line, or the lines of a quoted field) may be longer
+// than MaxRecordBytes, so that a file that is not a campaign (one huge line,
+// an unbalanced quote) is refused in bounded memory.
 //
 // # Columns
 //
-// The address column is found by its header, compared without case, spaces
-// or punctuation, as the first of these names that the header holds: email
-// (or e-mail), email address, user email, primary email (or primaryEmail).
-// So when a file has both "User Email" and "Email", "Email" is used; when two
-// columns have the same name, the leftmost is used. Options.EmailColumn
-// names the column instead, compared the same way.
+// The first non-blank record is the header. Its cells are compared without
+// case, spaces, punctuation or a trailing "[...]" annotation (as in the Admin
+// console's "Email Address [Required]"). The address column is the first of
+// these names that the header holds: email (or e-mail), email address, user
+// email, primary email (or primaryEmail), invitableUsers (GAM's check
+// isinvitable). So when a file has both "User Email" and "Email", "Email" is
+// used; when two columns have the same name, the leftmost is used.
+// Options.EmailColumn names the column instead, compared the same way.
 //
-// A header with neither an address column nor Options.EmailColumn but with a
-// `name` column is GAM `print userinvitations` output when the first data
-// row's name is customers/…/userinvitations/ADDRESS (or when there are no
-// data rows and the header also has a `state` column).
+// A header with none of them but a `name` column is GAM `print
+// userinvitations` output when it also has a `state` column, or when the
+// first data row's name is an address or customers/…/userinvitations/ADDRESS;
+// a name may be either.
+//
+// A first record with no column name but an address in a cell is not a
+// header: the input is a list without one (Info.Format "no-header"), and that
+// cell's column is read from every record, the first included.
 //
 // A header with a "(Re) Send transfer requests" or "Cancel transfer
 // requests" column is the Admin console's unmanaged-users export: Yes in the
@@ -33,17 +44,28 @@
 // column, if any, is ignored. Any other file may have an `action` column
 // (invite or cancel, any case; empty leaves the caller's default).
 //
+// Each shape is decoded as typed rows by gocsv.
+//
 // # Rows
 //
 // A record whose cells are all empty or white space is a blank line and
-// yields nothing. Any other record yields a Target whose Reason is, in this
-// order of precedence: invalid_row (a GAM name that is not a user invitation
-// name), invalid_email (address.Validate fails, including an empty cell),
-// invalid_row (a bad action, or Yes in both transfer columns), no_action (No
-// in both), duplicate (the address was already claimed by an earlier row), or
-// "". Only rows with Reason "" claim their address: an invalid or no_action
-// row does not, so a later row with the same address is its first
-// occurrence.
+// yields nothing. Any other record yields a Target. Its address cell is
+// cleaned before address.Key validates it: the quote that keeps a
+// spreadsheet from reading a cell as a formula (safetext.Formula) is
+// removed, and so are invisible format characters, display names, angle
+// brackets, mailto: and trailing separators (address.Clean); the Target's
+// Detail says what was removed. Its Reason is, in this order of precedence:
+// invalid_row (a GAM name that is not a user invitation name), invalid_email
+// (the address is refused, including an empty cell), invalid_row (a bad
+// action, or Yes in both transfer columns), no_action (No in both), duplicate
+// (the address was already claimed by an earlier row), or "". Only rows with
+// Reason "" claim their address: an invalid or no_action row does not, so a
+// later row with the same address is its first occurrence.
+//
+// An input with more than MaxRows rows, or MaxInvalidRows rows whose address
+// cell holds something that is not an address, or one where that is most of
+// the first thousand rows, is not a campaign and is refused, so that no input
+// makes the reader hold more than a bounded amount of memory.
 package source
 
 import (
@@ -55,6 +77,26 @@ import (
 	"os"
 	"strconv"
 	"strings"
+)
+
+// Limits on what an input may hold. A campaign is far inside them; they make
+// sure that a file that is not one is refused in bounded memory.
+const (
+	// MaxRecordBytes bounds a record: a line, or the lines of a quoted
+	// field. Longer is one huge line or an unbalanced quote.
+	MaxRecordBytes = 1 << 20
+	// MaxRows bounds the data rows of an input: five million rows take
+	// weeks at the API's pace; split such a campaign.
+	MaxRows = 5_000_000
+	// MaxLines bounds the lines of a file, blank ones included, which
+	// yield no row: room for every row to hold a few newlines.
+	MaxLines = 4 * MaxRows
+	// MaxInvalidRows bounds the rows whose address cell holds something
+	// that is not an address (empty cells do not count).
+	MaxInvalidRows = 10_000
+	// maxCellBytes bounds an address cell that is kept: an address has at
+	// most 254 bytes, and its display name a few dozen more.
+	maxCellBytes = 512
 )
 
 // Action is what a row itself asks for.
@@ -82,32 +124,41 @@ const (
 	FormatAdminConsole = "admin-console"
 	FormatGAM          = "gam"
 	FormatSheets       = "sheets"
+	// FormatNoHeader is a file whose first line is already data, such as a
+	// list of addresses, one per line.
+	FormatNoHeader = "no-header"
 )
 
 // Target is one data row of the input, in file order. Every data row yields
 // exactly one Target (blank lines excepted), valid or not, so the planner can
 // account for every row.
 type Target struct {
-	Row      int    // line number where the record starts in the file (1-based, header on its line); for sheets:// the spreadsheet row number
-	Email    string // address.Key of the cell; address.Trim of it when invalid, for the report
-	Action   Action // what the row itself asks for; ActionDefault when it does not say
-	Reason   string // "" for a valid first occurrence; else "invalid_email", "invalid_row", "duplicate", "no_action"
-	Detail   string // human explanation when Reason is invalid_email / invalid_row (from address.Validate etc.)
-	FirstRow int    // for Reason "duplicate": Row of the first occurrence of that address
+	Row    int    // line number where the record starts in the file (1-based, header on its line); for sheets:// the spreadsheet row number
+	Email  string // address.Key of the cleaned cell; the cleaned cell (cut to 256 bytes) when invalid, for the report
+	Action Action // what the row itself asks for; ActionDefault when it does not say
+	Reason string // "" for a valid first occurrence; else "invalid_email", "invalid_row", "duplicate", "no_action"
+	// Detail explains an invalid_email or invalid_row (from address.Validate
+	// etc.) and, for any row, what cleaning the cell removed ("removed
+	// invisible U+200B", `taken from "Ann <ann@example.org>"`).
+	Detail   string
+	FirstRow int // for Reason "duplicate": Row of the first occurrence of that address
 }
 
 // Options adjust how an input is read.
 type Options struct {
 	Delimiter   rune   // 0: detect (comma, tab, semicolon) from the content
 	EmailColumn string // "": find the address column from the header
+	// Encoding is the file's character encoding, one of Encodings; ""
+	// reads UTF-8, or UTF-16 when the file starts with its byte-order mark.
+	Encoding string
 }
 
 // Info describes an input that was read.
 type Info struct {
 	Path   string // as given
-	SHA256 string // hex sha256 of the raw bytes read (for sheets://, of the values as fetched, JSON-encoded)
+	SHA256 string // hex sha256 of the raw bytes read (for a sheet, of the values as fetched, JSON-encoded)
 	Rows   int    // data rows yielded
-	Format string // "csv", "tsv", "admin-console", "gam", "sheets"
+	Format string // "csv", "tsv", "no-header", "admin-console", "gam", "sheets"
 }
 
 // InputError is every error about the input's content or its file (missing,
@@ -147,7 +198,8 @@ func (e *InputError) Error() string {
 func (e *InputError) Unwrap() error { return e.Err }
 
 // ReadFile streams the targets of path to fn in file order; fn's error stops
-// reading and is returned as is.
+// reading and is returned as is. path may be a pipe, a FIFO or /dev/stdin:
+// it is read once.
 func ReadFile(path string, opts Options, fn func(Target) error) (Info, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -162,16 +214,11 @@ func ReadFile(path string, opts Options, fn func(Target) error) (Info, error) {
 func Read(r io.Reader, name string, opts Options, fn func(Target) error) (Info, error) {
 	info := Info{Path: name}
 	h := sha256.New()
-	in, format, err := openCSV(io.TeeReader(r, h), name, opts.Delimiter)
+	text, err := openText(io.TeeReader(r, h), name, opts.Encoding)
 	if err != nil {
 		return info, err
 	}
-	info.Format = format
-	rows, format, err := run(in, name, opts, fn)
-	info.Rows = rows
-	if format != "" {
-		info.Format = format
-	}
+	info.Rows, info.Format, err = readCSV(text, name, opts, fn)
 	info.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return info, err
 }

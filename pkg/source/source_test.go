@@ -32,8 +32,16 @@ func tg(row int, email string, action Action, reason string, first int) Target {
 	return Target{Row: row, Email: email, Action: action, Reason: reason, FirstRow: first}
 }
 
-// checkTargets compares everything but Detail exactly, and Detail for being
-// present exactly when the reason calls for an explanation.
+// tgd is tg with the Detail expected: the row's cell was cleaned.
+func tgd(row int, email string, action Action, reason string, first int, detail string) Target {
+	t := tg(row, email, action, reason, first)
+	t.Detail = detail
+	return t
+}
+
+// checkTargets compares everything but Detail exactly. Detail is compared
+// exactly when the wanted target has one, and else must be present exactly
+// when the reason calls for an explanation.
 func checkTargets(t *testing.T, got, want []Target) {
 	t.Helper()
 	for i := 0; i < len(got) || i < len(want); i++ {
@@ -45,17 +53,22 @@ func checkTargets(t *testing.T, got, want []Target) {
 			t.Errorf("unexpected target %d: %+v", i, got[i])
 			continue
 		}
-		g := got[i]
+		g, w := got[i], want[i]
 		needDetail := g.Reason == ReasonInvalidEmail || g.Reason == ReasonInvalidRow
-		if (g.Detail != "") != needDetail {
+		switch {
+		case w.Detail != "" && g.Detail != w.Detail:
+			t.Errorf("target %d (row %d): Detail %q, want %q", i, g.Row, g.Detail, w.Detail)
+		case w.Detail == "" && (g.Detail != "") != needDetail:
 			t.Errorf("target %d (row %d): Detail %q for reason %q", i, g.Row, g.Detail, g.Reason)
 		}
-		g.Detail = ""
-		if g != want[i] {
-			t.Errorf("target %d:\n got %+v\nwant %+v", i, g, want[i])
+		g.Detail, w.Detail = "", ""
+		if g != w {
+			t.Errorf("target %d:\n got %+v\nwant %+v", i, g, w)
 		}
 	}
 }
+
+const unformulaNote = "removed the leading ' that kept a spreadsheet from reading it as a formula"
 
 func TestReadFileFixtures(t *testing.T) {
 	const none = ActionDefault
@@ -153,6 +166,125 @@ func TestReadFileFixtures(t *testing.T) {
 			},
 		},
 		{
+			file:   "gam6.csv", // item 1: GAM 6 prints bare addresses in name
+			format: FormatGAM,
+			want: []Target{
+				tg(2, "alice@example.org", none, "", 0),
+				tg(3, "bob@example.org", none, "", 0),
+				tg(4, "carol@example.org", none, "", 0),
+			},
+		},
+		{
+			file:   "gam-invitable.csv", // item 2: GAM check isinvitable
+			format: FormatCSV,
+			want:   []Target{tg(2, "alice@example.org", none, "", 0)},
+		},
+		{
+			file:   "console-users.csv", // item 3: bracketed annotations
+			format: FormatCSV,
+			want: []Target{
+				tg(2, "alice@example.org", none, "", 0),
+				tg(3, "bob@example.org", none, "", 0),
+			},
+		},
+		{
+			file:   "console-upload-template.csv", // "New Primary Email [UPLOAD ONLY]" is not the address column
+			format: FormatCSV,
+			want:   []Target{tg(2, "alice@example.org", none, "", 0)},
+		},
+		{
+			file:   "headerless.csv", // item 4: no header line, the first line is data
+			format: FormatNoHeader,
+			want: []Target{
+				tg(1, "alice@example.com", none, "", 0),
+				tg(2, "bob@example.com", none, "", 0),
+			},
+		},
+		{
+			file:   "headerless-list.txt",
+			format: FormatNoHeader,
+			want: []Target{
+				tg(1, "alice@example.org", none, "", 0),
+				tg(2, "bob@example.org", none, "", 0),
+				tg(4, "not an address", none, ReasonInvalidEmail, 0),
+				tg(5, "alice@example.org", none, ReasonDuplicate, 1),
+			},
+		},
+		{
+			file:   "headerless-second.tsv",
+			format: FormatNoHeader,
+			want: []Target{
+				tg(1, "alice@example.org", none, "", 0),
+				tg(2, "bob@example.org", none, "", 0),
+			},
+		},
+		{
+			file:   "utf16le-bom.csv", // item 5: Excel's "Unicode Text", transcoded without asking
+			format: FormatTSV,
+			want: []Target{
+				tg(2, "alice@example.org", none, "", 0),
+				tg(3, "bob@example.org", none, "", 0),
+			},
+		},
+		{
+			file:   "utf16be-bom.csv",
+			format: FormatCSV,
+			want:   []Target{tg(2, "alice@example.org", none, "", 0)},
+		},
+		{
+			file:   "utf16le-nobom.csv",
+			opts:   Options{Encoding: EncodingUTF16LE},
+			format: FormatCSV,
+			want:   []Target{tg(2, "alice@example.org", none, "", 0)},
+		},
+		{
+			file:   "cp1252-early.csv",
+			opts:   Options{Encoding: EncodingWindows1252},
+			format: FormatCSV,
+			want: []Target{
+				tg(2, "alice@example.org", none, "", 0),
+				tg(3, "bob@example.org", none, "", 0),
+			},
+		},
+		{
+			file:   "invisible.csv", // item 6
+			format: FormatCSV,
+			want: []Target{
+				tgd(2, "alice@example.org", none, "", 0, "removed invisible U+200B"),
+				tgd(3, "bob@example.org", none, "", 0, "removed invisible U+FEFF"),
+				tgd(4, "carol@example.org", none, "", 0, "removed invisible U+200F, U+00AD"),
+				tgd(5, "dave@example.org", none, "", 0, "removed invisible U+2060, U+200B"),
+				tg(6, "erin@example.org", none, "", 0),
+				tgd(7, "", none, ReasonInvalidEmail, 0, "empty address; removed invisible U+200B"),
+			},
+		},
+		{
+			file:   "wrapped.csv", // item 7
+			format: FormatCSV,
+			want: []Target{
+				tgd(2, "ann@example.org", none, "", 0, `taken from "Ann Example <ann@example.org>"`),
+				tgd(3, "ann2@example.org", none, "", 0, `taken from "\"Example, Ann\" <ann2@example.org>"`),
+				tgd(4, "ann3@example.org", none, "", 0, `taken from "<ann3@example.org>"`),
+				tgd(5, "ann4@example.org", none, "", 0, `taken from "mailto:ann4@example.org"`),
+				tgd(6, "ann5@example.org", none, "", 0, `taken from "ann5@example.org;"`),
+				tg(7, "x@127.0.0.1", none, ReasonInvalidEmail, 0),
+				tg(8, "x@[127.0.0.1]", none, ReasonInvalidEmail, 0),
+				tgd(9, "ann@example.org", none, ReasonDuplicate, 2, `taken from "Ann Example <ann@example.org>"`),
+			},
+		},
+		{
+			file:   "neutralised.csv", // item 13: what invitectl's CSVs write reads back as it was
+			format: FormatCSV,
+			want: []Target{
+				tgd(2, "=cmd@example.org", none, "", 0, unformulaNote),
+				tg(3, "@sum(1+1)@example.org", none, ReasonInvalidEmail, 0),
+				tgd(4, "-2+3@example.org", none, "", 0, unformulaNote),
+				tgd(5, "tab@example.org", none, "", 0, unformulaNote),
+				tgd(6, "'quote@example.org", none, "", 0, unformulaNote),
+				tg(7, "o'neil@example.org", none, "", 0),
+			},
+		},
+		{
 			file:   "sheets-download.csv", // another column named: its cells are not addresses
 			opts:   Options{EmailColumn: "NAME"},
 			format: FormatCSV,
@@ -196,7 +328,10 @@ func TestReadDetails(t *testing.T) {
 		{"admin-console.csv", 6, `"(Re) Send transfer requests" is "Maybe", want Yes or No`},
 		{"admin-console.csv", 7, `"not-an-address"`},
 		{"action.csv", 5, `action "delete" is neither invite nor cancel`},
-		{"gam.csv", 6, `"users/alice@example.com" is not customers/…/userinvitations/ADDRESS`},
+		{"gam.csv", 6, `name "users/alice@example.com" is neither an address nor customers/…/userinvitations/ADDRESS`},
+		{"wrapped.csv", 7, `"x@127.0.0.1": domain "127.0.0.1" is an IP address`},
+		{"wrapped.csv", 8, `domain "[127.0.0.1]" is an IP address`},
+		{"neutralised.csv", 2, "removed the leading ' that kept a spreadsheet from reading it as a formula"},
 		{"gam.csv", 7, "empty address"},
 		{"sheets-download.csv", 9, "empty address"},
 	}
@@ -305,13 +440,17 @@ func TestReadFileErrors(t *testing.T) {
 		wantAlsoN []string // more substrings
 	}{
 		{file: "binary.csv", line: 2, problem: "binary content"},
-		{file: "latin1.csv", line: 2, problem: "not UTF-8 text (byte 0xe9)"},
-		{file: "utf16.csv", problem: "UTF-16"},
+		{file: "latin1.csv", line: 2, problem: "not UTF-8 text (byte 0xe9); save the file as CSV UTF-8, or pass --encoding windows-1252"},
+		// Item 5: the whole file is checked, and the first bad line named.
+		{file: "cp1252-early.csv", line: 2, problem: "not UTF-8 text (byte 0xe9)"},
+		{file: "cp1252-late.csv", line: 42, problem: "not UTF-8 text (byte 0xe9)", wantRows: seq(2, 41)},
+		{file: "utf16le-nobom.csv", line: 1, problem: "binary content (a NUL byte), not a CSV or TSV file (UTF-16 without a byte-order mark? pass --encoding utf-16le or utf-16be)"},
+		{file: "utf16le-bom.csv", opts: Options{Encoding: EncodingWindows1252}, problem: "byte-order mark of utf-16le, not windows-1252"},
+		{file: "action.csv", opts: Options{Encoding: "ebcdic"}, problem: `unknown encoding "ebcdic"`},
 		{file: "workbook.xlsx", problem: "ZIP archive"},
 		{file: "unbalanced-quote.csv", line: 3, problem: "quoted field in this record is still open at line 5", wantRows: []int{2}},
 		{file: "bare-quote.csv", line: 3, problem: `bare " in non-quoted-field`, wantRows: []int{2}},
-		{file: "no-address.csv", problem: `no address column (looked for email, e-mail, email address, user email, primary email, primaryEmail; header has "first name", "last name", "phone"; use --email-column)`},
-		{file: "headerless.csv", problem: `line 1 looks like data ("alice@example.com")`},
+		{file: "no-address.csv", problem: `no address column (looked for email, e-mail, email address, user email, primary email, primaryEmail, invitableUsers; header has "first name", "last name", "phone"; use --email-column)`},
 		{file: "empty.csv", problem: "empty file"},
 		{file: "blank.csv", problem: "no header line"},
 		{file: "gam.csv", opts: Options{EmailColumn: "mail"}, line: 1, problem: `no column "mail" in the header ("name", "state", "updateTime", "mailsSentCount")`},
@@ -465,6 +604,15 @@ func TestSniffDelimiter(t *testing.T) {
 			t.Errorf("sniffDelimiter(%q) = %q, want %q", tt.head, got, tt.want)
 		}
 	}
+}
+
+// seq is the rows from to to.
+func seq(from, to int) []int {
+	var s []int
+	for i := from; i <= to; i++ {
+		s = append(s, i)
+	}
+	return s
 }
 
 func sha256Hex(b []byte) string {
