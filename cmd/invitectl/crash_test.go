@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -87,13 +89,25 @@ func (c *crashWorld) killed(rng *rand.Rand, cmd *exec.Cmd, results string) bool 
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(20 * time.Second)
+	var err error
+	ended := false
+wait:
 	for intents(results) < want && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
+		select {
+		case err = <-exited:
+			ended = true // the run ended before the kill
+			break wait
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
-	time.Sleep(wait)
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	err := cmd.Wait()
+	if !ended {
+		time.Sleep(wait)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err = <-exited
+	}
 	if ee, ok := err.(*exec.ExitError); ok && ee.Sys().(syscall.WaitStatus).Signaled() {
 		return true
 	} else if err != nil && !strings.Contains(out.String(), "being applied by another invitectl") {
@@ -166,8 +180,9 @@ func TestCrashAndResume(t *testing.T) {
 // administrators or two 'invitectl run' would) and applies both at once,
 // killing each at random moments and resuming, then finishes both: the
 // customer's ledger gives every address to exactly one of them, and nobody
-// gets a second email, whatever the kills interrupted. A second apply of
-// one plan meanwhile is refused by the plan's run lock.
+// gets a second email, whatever the kills interrupted. A copy of one plan
+// applied under another journal meanwhile is either refused by the plan's
+// run lock or, if it came first, leaves the ledger to skip what it did.
 func TestConcurrentCrashes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes")
@@ -175,6 +190,7 @@ func TestConcurrentCrashes(t *testing.T) {
 	c := newCrashWorld(t, 200)
 	plans := []string{c.plan("a.jsonl"), c.plan("b.jsonl")}
 	results := []string{filepath.Join(c.dir, "a.results.jsonl"), filepath.Join(c.dir, "b.results.jsonl")}
+	copyResults := filepath.Join(c.dir, "copy.results.jsonl")
 	rng := rand.New(rand.NewPCG(20261129, 2))
 	kills := 0
 	for round := 0; kills < 10 && round < 30; round++ {
@@ -190,16 +206,18 @@ func TestConcurrentCrashes(t *testing.T) {
 			wg.Go(func() { landed[k] = c.killed(rand.New(rand.NewPCG(seeds[k], 0)), cmd, results[k]) })
 		}
 		if round == 0 {
-			// The same plan again, under another journal: refused at once.
-			out, err := c.command("apply", plans[0], "--yes", "--results", filepath.Join(c.dir, "copy.results.jsonl")).CombinedOutput()
-			if err == nil && !strings.Contains(string(out), "being applied by another invitectl") {
-				// The first run may already have ended; then the ledger
-				// must have skipped every item.
-				st, rerr := report.Read(filepath.Join(c.dir, "copy.results.jsonl"))
-				if rerr != nil || st.Intents != 0 {
-					t.Fatalf("a copy of a running plan made calls: %v\n%s", rerr, out)
+			// The same plan again, under another journal, meanwhile: the run
+			// lock refuses whichever of the two comes second, and if the
+			// copy came first, the ledger skips what it did.
+			wg.Go(func() {
+				for deadline := time.Now().Add(10 * time.Second); intents(results[0]) == 0 && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond) // once the first run holds the plan
 				}
-			}
+				out, err := c.command("apply", plans[0], "--yes", "--results", copyResults).CombinedOutput()
+				if err != nil && !strings.Contains(string(out), "being applied by another invitectl") {
+					t.Errorf("the copy: %v\n%s", err, out)
+				}
+			})
 		}
 		wg.Wait()
 		for _, l := range landed {
@@ -225,8 +243,11 @@ func TestConcurrentCrashes(t *testing.T) {
 	}
 	c.exactlyOnce()
 	done := map[string]int{}
-	for _, r := range results {
+	for _, r := range append(results, copyResults) {
 		st, err := report.Read(r)
+		if errors.Is(err, fs.ErrNotExist) && r == copyResults {
+			continue // refused before it began
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +255,8 @@ func TestConcurrentCrashes(t *testing.T) {
 			switch {
 			case rec.Outcome == report.OutcomeDone:
 				done[rec.Email]++
-			case rec.Outcome == report.OutcomeSkipped && (rec.Reason == planner.ReasonAlreadySent || rec.Reason == planner.ReasonInFlight):
+			case rec.Outcome == report.OutcomeSkipped && (rec.Reason == planner.ReasonAlreadySent ||
+				rec.Reason == planner.ReasonInFlight || rec.Reason == planner.ReasonChangedSincePlan):
 			default:
 				t.Errorf("%s: %+v", r, rec)
 			}
