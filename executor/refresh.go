@@ -98,8 +98,7 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items []planner.Item,
 		PageSize: invitations.MaxPageSize,
 		Pace: func(ctx context.Context, call func(context.Context) error) error {
 			out.Calls++
-			_, err := pace.Do(ctx, cfg.Limiter, cfg.Retry, invitations.ReadVerdict, call)
-			return err
+			return invitations.PacedReads(cfg.Limiter, cfg.Retry)(ctx, call)
 		},
 	}
 	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {

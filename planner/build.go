@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/source"
 )
@@ -38,14 +39,41 @@ type Config struct {
 	MaxInFlight int
 	Retry       pace.Policy
 	Now         func() time.Time
+
+	// Ledger, when set, is the customer's ledger: an address invitectl
+	// emailed or cancelled within LagWindow that the listing does not show
+	// yet becomes none/recently_sent (recently_cancelled), and one with a
+	// call still pending none/in_flight. It is read after the listing.
+	Ledger    Ledger
+	LagWindow time.Duration
+	// Judge tells one address's refused check (403, 404, 400 while other
+	// calls succeed: none/check_refused) from a credential failure, which
+	// stops the plan; nil treats a bare 403 as a credential failure.
+	Judge *invitations.Judge
 }
+
+// Ledger is what planning reads of the customer's ledger.
+type Ledger interface {
+	Refresh() error
+	Latest(email string) (ledger.Call, bool)
+}
+
+// DefaultLagWindow is how long after invitectl's own send the listing is
+// assumed not to show it: Google documents 48 hours for new accounts and
+// nothing for new invitations; sources give 24 h, 48 h and 48–72 h.
+const DefaultLagWindow = 72 * time.Hour
+
+// listingSkew is how much older than invitectl's intent the listed update
+// time may be and still reflect the call: clocks disagree by seconds.
+const listingSkew = time.Minute
 
 // Stats are the counters of a running Build, for progress lines.
 type Stats struct {
-	Listed atomic.Int64 // invitations listed
-	Rows   atomic.Int64 // input rows decided
-	Checks atomic.Int64 // isInvitableUser calls finished
-	Failed atomic.Int64 // checks that failed after retries
+	Listed  atomic.Int64 // invitations listed
+	Rows    atomic.Int64 // input rows decided
+	Checks  atomic.Int64 // isInvitableUser calls finished
+	Failed  atomic.Int64 // checks that failed after retries
+	Refused atomic.Int64 // checks the API refused for that address alone
 }
 
 // slot is an item on its way to the plan, in input order; done closes when
@@ -90,6 +118,15 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 		return hdr, err
 	}
 	hdr.Listed = listed.counts()
+	if cfg.Ledger != nil {
+		if cfg.LagWindow <= 0 {
+			cfg.LagWindow = DefaultLagWindow
+		}
+		hdr.LagWindow = Duration(cfg.LagWindow)
+		if err := cfg.Ledger.Refresh(); err != nil {
+			return hdr, err
+		}
+	}
 
 	// Any failure (a check's auth error, a failed emit) cancels the run.
 	// errgroup.WithContext is not used: its context also ends when Wait
@@ -129,7 +166,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 			if emitErr != nil {
 				continue
 			}
-			s.decide(cfg.Policy, hdr.CreatedAt)
+			s.decide(cfg, hdr.CreatedAt)
 			hdr.Summary.Add(s.item)
 			stats.Rows.Add(1)
 			if emitErr = emit(s.item); emitErr != nil {
@@ -198,10 +235,7 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 	x := newIndex()
 	opts := invitations.ListOptions{
 		PageSize: invitations.MaxPageSize,
-		Pace: func(ctx context.Context, call func(context.Context) error) error {
-			_, err := pace.Do(ctx, cfg.Limiter, cfg.Retry, invitations.ReadVerdict, call)
-			return err
-		},
+		Pace:     invitations.PacedReads(cfg.Limiter, cfg.Retry),
 	}
 	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
 		for _, inv := range page {
@@ -255,11 +289,54 @@ func newSlot(t source.Target, p Policy, x *index) *slot {
 }
 
 // decide fills in the action once any check has answered.
-func (s *slot) decide(p Policy, now time.Time) {
-	if s.want == "" || s.item.Reason == ReasonCheckFailed {
+func (s *slot) decide(cfg Config, now time.Time) {
+	if s.want == "" || s.item.Reason == ReasonCheckFailed || s.item.Reason == ReasonCheckRefused {
 		return
 	}
-	s.item.Action, s.item.Reason = Decide(p, s.want, s.inv, s.item.Invitable, now)
+	s.item.Action, s.item.Reason = Decide(cfg.Policy, s.want, s.inv, s.item.Invitable, now)
+	if s.item.Action != ActionNone && cfg.Ledger != nil {
+		if c, ok := cfg.Ledger.Latest(s.email); ok {
+			s.ledger(c, now.Add(-cfg.LagWindow))
+		}
+	}
+	if s.item.Reason == ReasonUnlistedInvitable {
+		s.note("the API cannot show whether someone else invited this account already (accounts created in the last 48 hours are not listed)")
+	}
+}
+
+// ledger overrides an acting decision with what invitectl itself did lately
+// that the listing may not show yet.
+func (s *slot) ledger(c ledger.Call, since time.Time) {
+	switch {
+	case c.Effect == ledger.Pending:
+		s.item.Action, s.item.Reason = ActionNone, ReasonInFlight
+		next := ""
+		if c.Source.Journal != "" {
+			next = ": resume it (invitectl resume " + c.Source.Journal + ")"
+		}
+		s.note(fmt.Sprintf("%s has a %s with no outcome since %s%s", c.Source.Describe(), c.Action, c.At.Format(time.RFC3339), next))
+	case c.At.Before(since):
+	case s.inv != nil && !s.inv.UpdateTime.Before(c.At.Add(-listingSkew)):
+		// The listing already shows the call (or something after it).
+	default:
+		s.item.Action, s.item.Reason = ActionNone, ReasonRecentlySent
+		if c.Action == ledger.Cancel {
+			s.item.Reason = ReasonRecentlyCancelled
+		}
+		by := c.Source.Describe()
+		if c.Source.Plan != "" {
+			by = "plan " + c.Source.Plan + ", " + by
+		}
+		s.note(fmt.Sprintf("invitectl made a %s at %s (%s; %s) that the API does not show yet", c.Action, c.At.Format(time.RFC3339), by, c.Effect))
+	}
+}
+
+// note adds to the item's detail.
+func (s *slot) note(n string) {
+	if s.item.Detail != "" {
+		s.item.Detail += "; "
+	}
+	s.item.Detail += n
 }
 
 // check asks isInvitableUser for one slot. Only an authentication failure
@@ -270,10 +347,17 @@ func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stat
 		ok, err = cfg.Client.IsInvitable(ctx, s.email)
 		return err
 	})
+	if err != nil && cfg.Judge != nil {
+		err = cfg.Judge.Judge(ctx, err)
+	}
 	switch {
 	case err == nil:
 		s.item.Invitable = &ok
-	case (invitations.IsAuth(err) || invitations.IsDenied(err)):
+	case invitations.IsRefusal(err),
+		cfg.Judge == nil && (invitations.IsNotFound(err) || invitations.KindOf(err) == invitations.KindInvalid):
+		s.item.Action, s.item.Reason, s.item.Error = ActionNone, ReasonCheckRefused, refusal(err)
+		stats.Refused.Add(1)
+	case invitations.IsAuth(err), invitations.IsDenied(err):
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -282,6 +366,15 @@ func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stat
 		stats.Failed.Add(1)
 	}
 	return nil
+}
+
+// refusal is the API's status and message for a refused address.
+func refusal(err error) string {
+	var e *invitations.Error
+	if errors.As(err, &e) {
+		return fmt.Sprintf("isInvitableUser: HTTP %d %s: %s", e.HTTPCode, e.Status, e.Message)
+	}
+	return err.Error()
 }
 
 // pruned lists the sent invitations the input did not name, by address.

@@ -120,12 +120,13 @@ type Source struct {
 
 // Summary counts the items.
 type Summary struct {
-	Send        int            `json:"send"`
-	Cancel      int            `json:"cancel"`
-	None        int            `json:"none"`
-	Invalid     int            `json:"invalid"`
-	CheckFailed int            `json:"checkFailed"`
-	Reasons     map[string]int `json:"reasons"`
+	Send         int            `json:"send"`
+	Cancel       int            `json:"cancel"`
+	None         int            `json:"none"`
+	Invalid      int            `json:"invalid"`
+	CheckFailed  int            `json:"checkFailed"`
+	CheckRefused int            `json:"checkRefused,omitempty"`
+	Reasons      map[string]int `json:"reasons"`
 }
 
 // Add counts one item.
@@ -143,6 +144,8 @@ func (s *Summary) Add(it Item) {
 		s.Invalid++
 	case ReasonCheckFailed:
 		s.CheckFailed++
+	case ReasonCheckRefused:
+		s.CheckRefused++
 	}
 	if s.Reasons == nil {
 		s.Reasons = map[string]int{}

@@ -72,12 +72,16 @@ type section struct {
 var sections = []section{
 	{"send", func(it Item) bool { return it.Action == ActionSend }},
 	{"cancel", func(it Item) bool { return it.Action == ActionCancel }},
-	{"needs attention (invalid rows, failed checks)", func(it Item) bool { return needsAttention(it.Reason) }},
+	{"needs attention (invalid rows, failed or refused checks, calls in flight)", func(it Item) bool { return needsAttention(it.Reason) }},
 	{"none", func(it Item) bool { return it.Action == ActionNone && !needsAttention(it.Reason) }},
 }
 
 func needsAttention(reason string) bool {
-	return reason == ReasonInvalidEmail || reason == ReasonInvalidRow || reason == ReasonCheckFailed
+	switch reason {
+	case ReasonInvalidEmail, ReasonInvalidRow, ReasonCheckFailed, ReasonCheckRefused, ReasonInFlight:
+		return true
+	}
+	return false
 }
 
 func renderTable(w io.Writer, r *FileReader) error {
@@ -115,6 +119,18 @@ func renderTable(w io.Writer, r *FileReader) error {
 	}
 	if h.Summary.CheckFailed > 0 {
 		fmt.Fprintf(w, "\n  %d address(es) could not be checked (check_failed): plan again to retry them.\n", h.Summary.CheckFailed)
+	}
+	if h.Summary.CheckRefused > 0 {
+		fmt.Fprintf(w, "\n  %d address(es) were refused by the API on their own (check_refused; other calls succeed): see the API's message on each.\n", h.Summary.CheckRefused)
+	}
+	if n := h.Summary.Reasons["none/"+ReasonInFlight]; n > 0 {
+		fmt.Fprintf(w, "\n  %d address(es) have an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.\n", n)
+	}
+	if n := h.Summary.Reasons["none/"+ReasonRecentlySent] + h.Summary.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
+		fmt.Fprintf(w, "\n  %d address(es) were acted on by invitectl in the last %s and the API does not show it yet: not sent again.\n", n, time.Duration(h.LagWindow))
+	}
+	if n := h.Summary.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
+		fmt.Fprintf(w, "\n  %d send(s) go to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.\n", n)
 	}
 	for i, sec := range sections {
 		if len(first[i]) == 0 {

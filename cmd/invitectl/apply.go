@@ -190,10 +190,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		Client: client, Journal: j, Resume: run.Resume, Write: write, Read: read, Retry: retry,
 		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, RetryRejected: f.retryRejected, Logger: a.logger,
 		Ledger: run.Ledger, Source: run.Source, PlanCreated: h.CreatedAt, Moved: moved, SettleDelay: f.settleDelay,
-		Judge: invitations.NewJudge(invitations.Probe(client, func(ctx context.Context, call func(context.Context) error) error {
-			_, err := pace.Do(ctx, read, retry, invitations.ReadVerdict, call)
-			return err
-		})),
+		Judge: invitations.NewJudge(invitations.Probe(client, invitations.PacedReads(read, retry))),
 	}, run.Items(), &stats)
 	pr.Stop()
 

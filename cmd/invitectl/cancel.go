@@ -6,11 +6,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/source"
 )
 
 func newCancelCmd(a *app) *cobra.Command {
-	cmd := newEachCmd(a, eachCmd{use: "cancel", short: "Cancel the sent invitation of each address", readOnly: false, wants: source.ActionCancel, fn: cancelOne})
+	cmd := newEachCmd(a, eachCmd{use: "cancel", short: "Cancel the sent invitation of each address", readOnly: false, wants: source.ActionCancel, mutates: ledger.Cancel, fn: cancelOne})
 	cmd.Long = `Cancels each address's invitation. Only a sent invitation that was neither
 accepted nor declined can be cancelled; it returns to NOT_YET_SENT.`
 	return cmd

@@ -12,6 +12,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/address"
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/source"
 )
@@ -29,6 +30,7 @@ type outcome struct {
 type eachOptions struct {
 	format string
 	in     inputFlags
+	force  bool
 }
 
 // eachCmd describes one of the single commands.
@@ -38,7 +40,10 @@ type eachCmd struct {
 	// wants is what the command does, to compare with what the rows of a
 	// -i file ask for: ActionDefault for the commands that only read.
 	wants source.Action
-	fn    func(context.Context, invitations.Client, string) outcome
+	// mutates is the call the command makes, recorded in the ledger; zero
+	// for the commands that only read.
+	mutates ledger.Action
+	fn      func(context.Context, invitations.Client, string) outcome
 }
 
 // perAddress runs fn for every address, from the arguments and then from
@@ -71,10 +76,17 @@ func perAddress(ctx context.Context, a *app, args []string, o eachOptions, c eac
 	if err != nil {
 		return err
 	}
+	var g *guard
+	if c.mutates != 0 {
+		if g, err = a.openGuard(c.use, o.force); err != nil {
+			return err
+		}
+		defer g.Close()
+	}
 	var results []outcome
 	failed := 0
 	for _, e := range emails {
-		r := c.fn(ctx, client, e)
+		r := a.callOne(ctx, client, e, c, g)
 		if r.failed {
 			failed++
 		}
@@ -101,6 +113,22 @@ func perAddress(ctx context.Context, a *app, args []string, o eachOptions, c eac
 		return partialError{failed}
 	}
 	return nil
+}
+
+// callOne makes one command's call for email, through the ledger when the
+// command sends or cancels.
+func (a *app) callOne(ctx context.Context, client invitations.Client, email string, c eachCmd, g *guard) outcome {
+	if g == nil {
+		return c.fn(ctx, client, email)
+	}
+	if skip := g.before(ctx, email, c.mutates); skip != nil {
+		return *skip
+	}
+	r := c.fn(ctx, client, email)
+	if err := g.after(ctx, email, c.mutates, r); err != nil {
+		return failure(email, fmt.Errorf("%s: then recording it in the ledger failed: %w", r.Outcome, err))
+	}
+	return r
 }
 
 // argAddresses are the addresses of the arguments: addresses, or
@@ -198,6 +226,9 @@ func newEachCmd(a *app, c eachCmd) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.format, "format", "table", "output: table or json")
+	if c.mutates == ledger.Send {
+		cmd.Flags().BoolVar(&o.force, "force", false, "send even to addresses invitectl emailed within the last 72 hours or is emailing now")
+	}
 	o.in.register(cmd.Flags(), "read the addresses from a file (any input plan reads), - for standard input, or a Google Sheets URL")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
 	"github.com/invitectl/invitectl/pkg/source"
@@ -132,6 +133,7 @@ type planFlags struct {
 	prune            bool
 	trustList        bool
 	readQPS          float64
+	lagWindow        time.Duration
 }
 
 func (p *planFlags) register(f *pflag.FlagSet) {
@@ -143,6 +145,7 @@ func (p *planFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&p.prune, "prune", false, "cancel sent invitations the input does not name (invite campaigns only)")
 	f.BoolVar(&p.trustList, "trust-list", false, "take listed NOT_YET_SENT accounts as invitable without asking isInvitableUser")
 	f.Float64Var(&p.readQPS, "read-qps", defaultReadQPS, "API reads per second (list, isInvitableUser, get)")
+	f.DurationVar(&p.lagWindow, "lag-window", planner.DefaultLagWindow, "how long after invitectl's own send or cancel the listing is assumed not to show it: such addresses are not sent to again (recently_sent)")
 }
 
 func (p *planFlags) policy() (planner.Policy, error) {
@@ -159,6 +162,8 @@ func (p *planFlags) policy() (planner.Policy, error) {
 		return pol, usagef("--prune applies to invite campaigns only")
 	case p.readQPS < 0:
 		return pol, usagef("--read-qps must not be negative")
+	case p.lagWindow < 0:
+		return pol, usagef("--lag-window must not be negative")
 	case p.input == "":
 		return pol, usagef("no input: give a file (or -i FILE), - for standard input, or a Google Sheets URL")
 	}
@@ -196,8 +201,17 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if err != nil {
 		return "", nil, err
 	}
+	led, err := ledger.Open(a.stateDir, a.opts.customer, ledger.Options{Since: time.Now().Add(-p.lagWindow)})
+	if err != nil {
+		_ = w.Close()
+		return "", nil, err
+	}
+	defer led.Close()
 	limiter := pace.NewLimiter(p.readQPS)
-	cfg := planner.Config{Client: c, Customer: a.opts.customer, APIVersion: a.opts.apiVersion, Policy: pol, Limiter: limiter}
+	retry := pace.Policy{}
+	cfg := planner.Config{Client: c, Customer: a.opts.customer, APIVersion: a.opts.apiVersion, Policy: pol, Limiter: limiter,
+		Retry: retry, Ledger: led, LagWindow: p.lagWindow,
+		Judge: invitations.NewJudge(invitations.Probe(c, invitations.PacedReads(limiter, retry)))}
 	var stats planner.Stats
 	var meter progress.Meter
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "planning", 0, func() progress.Status {

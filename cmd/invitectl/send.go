@@ -7,13 +7,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/source"
 )
 
 func newSendCmd(a *app) *cobra.Command {
-	cmd := newEachCmd(a, eachCmd{use: "send", short: "Send (or re-send) the invitation email to each address", readOnly: false, wants: source.ActionInvite, fn: sendOne})
-	cmd.Long = `Sends the invitation email to each address, once per call: running it twice
-emails the person twice. For lists, use plan and apply, which never do.`
+	cmd := newEachCmd(a, eachCmd{use: "send", short: "Send (or re-send) the invitation email to each address", readOnly: false,
+		wants: source.ActionInvite, mutates: ledger.Send, fn: sendOne})
+	cmd.Long = `Sends the invitation email to each address, once per call. An address that
+invitectl emailed within the last 72 hours (from any plan or command on this
+machine, as the customer's ledger records) or is emailing now is skipped,
+because the API may not show that invitation yet: --force sends anyway. For
+lists, use plan and apply.`
 	return cmd
 }
 

@@ -1,6 +1,10 @@
 package invitations
 
-import "github.com/invitectl/invitectl/pkg/pace"
+import (
+	"context"
+
+	"github.com/invitectl/invitectl/pkg/pace"
+)
 
 // ReadVerdict is the retry policy of reads (isInvitableUser, get, list):
 // they change nothing, so anything that may pass is retried, ambiguous
@@ -34,4 +38,13 @@ func quotaVerdict(err error) pace.Verdict {
 		v.Limit = &pace.Limit{Metric: q.Metric, Name: q.Limit, Value: q.Value, Window: q.Window, Help: q.HelpURL}
 	}
 	return v
+}
+
+// PacedReads runs each read call through l with the read retry policy: the
+// form ListOptions.Pace and Probe take.
+func PacedReads(l *pace.Limiter, p pace.Policy) func(ctx context.Context, call func(context.Context) error) error {
+	return func(ctx context.Context, call func(context.Context) error) error {
+		_, err := pace.Do(ctx, l, p, ReadVerdict, call)
+		return err
+	}
 }
