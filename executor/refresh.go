@@ -113,7 +113,7 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items []planner.Item,
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("refresh: list invitations: %w", err)
+		return fmt.Errorf("refresh: list invitations: %w", invitations.Denied(err))
 	}
 	for _, it := range items {
 		// Planned as sent, and now absent from the sent invitations.

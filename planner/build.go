@@ -245,7 +245,7 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list invitations: %w", err)
+		return nil, fmt.Errorf("list invitations: %w", invitations.Denied(err))
 	}
 	x.finish()
 	return x, nil

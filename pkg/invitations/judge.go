@@ -43,15 +43,28 @@ type Refusal struct{ Err error }
 func (r *Refusal) Error() string { return r.Err.Error() }
 func (r *Refusal) Unwrap() error { return r.Err }
 
-// DeniedError is a 403 that the probe confirmed as the credentials' failure.
-// Its kind is KindAuth.
+// DeniedError is a 403 that is the credentials' failure: a probe confirmed
+// it, or the call was not about one address (a listing). Its kind is
+// KindAuth.
 type DeniedError struct {
 	Err   error // the 403
-	Probe error // the probe's failure
+	Probe error // the probe's failure; nil when none was needed
 }
 
 func (e *DeniedError) Error() string {
+	if e.Probe == nil {
+		return e.Err.Error()
+	}
 	return fmt.Sprintf("%v (a probe with the same credentials also failed: %v)", e.Err, e.Probe)
+}
+
+// Denied marks a bare 403 of a call that names no address (a listing) as the
+// credentials' failure; other errors are returned unchanged.
+func Denied(err error) error {
+	if KindOf(err) == KindDenied {
+		return &DeniedError{Err: err}
+	}
+	return err
 }
 func (e *DeniedError) Unwrap() error { return e.Err }
 
