@@ -19,7 +19,7 @@ func needsCheck(p Policy, want Wanted, listed *invitations.Invitation) bool {
 	return listed.State == invitations.StateNotYetSent && !p.TrustList
 }
 
-// Decide applies DESIGN.md's decision table. listed is the invitation as
+// Decide applies the decision table of docs/ARCHITECTURE.md. listed is the invitation as
 // listed (nil when the listing does not show the address); invitable is the
 // isInvitableUser answer (nil when not asked); now dates --resend-after.
 func Decide(p Policy, want Wanted, listed *invitations.Invitation, invitable *bool, now time.Time) (Action, string) {

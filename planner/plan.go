@@ -1,7 +1,8 @@
 // Package planner turns a campaign's targets into a plan: it lists the
 // customer's invitations once, asks isInvitableUser concurrently where the
-// listing cannot decide, applies the decision table of DESIGN.md, and writes
-// the plan file that apply executes.
+// listing cannot decide, applies the decision table of docs/ARCHITECTURE.md,
+// consults the customer's ledger, and writes the plan file that apply
+// executes.
 package planner
 
 import (
