@@ -81,6 +81,14 @@ func (r *run) attempt(t *task) {
 		case errors.Is(err, errStopped):
 			r.release(t)
 			return
+		case errors.As(err, new(*pace.DailyQuotaError)):
+			// Nothing more goes out today: this item is retried by resume,
+			// the others simply stay pending.
+			o := failure(report.OutcomeFailed, err, "nothing was sent: the daily quota is spent; resume tries it again")
+			o.notSent = true
+			r.finish(t, o)
+			r.abort(err)
+			return
 		case invitations.IsAuth(err):
 			r.abort(err)
 			return
@@ -205,22 +213,23 @@ func (r *run) call(t *task) (invitations.Result, error) {
 	return res, err
 }
 
-// writeVerdict retries only calls that certainly did nothing.
+// writeVerdict retries only calls that certainly did nothing, and hands
+// what a quota error says of its limit to the pacer.
 func (r *run) writeVerdict(t *task) pace.Classifier {
 	return func(err error) pace.Verdict {
-		switch invitations.KindOf(err) {
-		case invitations.KindQuota:
-			r.log.Debug("quota error; slowing down", "email", t.it.Email, "attempt", t.attempts, "retryAfter", invitations.RetryAfter(err), "rate", r.cfg.Write.Rate())
+		v := invitations.WriteVerdict(err)
+		switch {
+		case v.Quota:
+			r.log.Debug("quota error; slowing down", "email", t.it.Email, "attempt", t.attempts, "limit", v.Limit, "rate", r.cfg.Write.Rate())
 			t.quota++
 			r.stats.QuotaErrors.Add(1)
 			r.stats.Retries.Add(1)
-			return pace.Verdict{Retry: !r.stopped(), Quota: true, After: invitations.RetryAfter(err)}
-		case invitations.KindUnavailable:
+		case v.Retry:
 			r.log.Debug("call did not reach the API; retrying", "email", t.it.Email, "attempt", t.attempts, "error", err)
 			r.stats.Retries.Add(1)
-			return pace.Verdict{Retry: !r.stopped(), After: invitations.RetryAfter(err)}
 		}
-		return pace.Verdict{}
+		v.Retry = v.Retry && !r.stopped()
+		return v
 	}
 }
 

@@ -75,11 +75,10 @@ func Refresh(ctx context.Context, cfg RefreshConfig, items []planner.Item) (Refr
 	if len(items) == 0 {
 		return out, nil
 	}
-	listing, gets := RefreshCost(len(items), cfg.Listed)
-	if listing < 0 && gets > invitations.MaxPageSize {
-		listing = gets // unknown size: a listing is the safer bet for many items
-	}
-	if listing >= 0 && listing < gets {
+	// A plan that does not say how many invitations there are (an older
+	// plan, or a big tenant whose listing the plan stopped early) is
+	// refreshed one item at a time: the cost is then known.
+	if listing, gets := RefreshCost(len(items), cfg.Listed); listing >= 0 && listing < gets {
 		out.How = "list"
 		return out, refreshByList(ctx, cfg, items, &out)
 	}

@@ -20,6 +20,7 @@ import (
 // Reader is what planning needs of the API: it never sends or cancels.
 type Reader interface {
 	IsInvitable(ctx context.Context, email string) (bool, error)
+	Get(ctx context.Context, email string) (invitations.Invitation, error)
 	List(ctx context.Context, opts invitations.ListOptions, page func([]invitations.Invitation) error) error
 }
 
@@ -34,6 +35,11 @@ type Config struct {
 	Policy     Policy
 	// Limiter paces every read of the run; nil is unlimited.
 	Limiter *pace.Limiter
+	// Rows is the number of input rows, when known: the listing then stops
+	// after Rows/2 pages, and the rows it has not shown are read one by one
+	// with get, so a small campaign in a big tenant costs about one read per
+	// row instead of one per 200 invitations of the tenant. Zero lists all.
+	Rows int
 	// MaxInFlight caps concurrent checks; the window sizes itself below it
 	// from the rate and the observed latency. Zero means 256.
 	MaxInFlight int
@@ -70,6 +76,7 @@ const listingSkew = time.Minute
 // Stats are the counters of a running Build, for progress lines.
 type Stats struct {
 	Listed  atomic.Int64 // invitations listed
+	Gets    atomic.Int64 // per-address reads, once the listing stopped
 	Rows    atomic.Int64 // input rows decided
 	Checks  atomic.Int64 // isInvitableUser calls finished
 	Failed  atomic.Int64 // checks that failed after retries
@@ -84,6 +91,9 @@ type slot struct {
 	inv   *invitations.Invitation // nil, or &listing when listed
 	want  Wanted
 	done  chan struct{}
+	// get: the listing stopped early without showing the address, so it is
+	// read with get before any check.
+	get bool
 
 	listing invitations.Invitation
 }
@@ -117,7 +127,11 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 	if err != nil {
 		return hdr, err
 	}
-	hdr.Listed = listed.counts()
+	if listed.complete {
+		hdr.Listed = listed.counts()
+	} else {
+		hdr.ListingStopped = int(stats.Listed.Load())
+	}
 	if cfg.Ledger != nil {
 		if cfg.LagWindow <= 0 {
 			cfg.LagWindow = DefaultLagWindow
@@ -230,9 +244,18 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 	return hdr, nil
 }
 
-// listAll lists every invitation once, each page paced and retried.
+// errBudget stops a listing that costs more than reading the rows one by one.
+var errBudget = errors.New("listing budget spent")
+
+// listAll lists every invitation once, each page paced and retried, or, when
+// cfg.Rows is set, stops after Rows/2 pages (x.complete is then false).
 func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 	x := newIndex()
+	budget := -1
+	if cfg.Rows > 0 && !cfg.Policy.Prune {
+		budget = max(1, (cfg.Rows+1)/2)
+	}
+	pages := 0
 	opts := invitations.ListOptions{
 		PageSize: invitations.MaxPageSize,
 		Pace:     invitations.PacedReads(cfg.Limiter, cfg.Retry),
@@ -242,9 +265,13 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 			x.add(inv)
 		}
 		stats.Listed.Add(int64(len(page)))
+		if pages++; pages == budget {
+			return errBudget
+		}
 		return nil
 	})
-	if err != nil {
+	x.complete = err == nil
+	if err != nil && !errors.Is(err, errBudget) {
 		return nil, fmt.Errorf("list invitations: %w", invitations.Denied(err))
 	}
 	x.finish()
@@ -281,6 +308,9 @@ func newSlot(t source.Target, p Policy, x *index) *slot {
 		s.listing = x.expand(t.Email, e)
 		s.inv = &s.listing
 		s.item.Observed = observe(s.inv)
+	} else if !x.complete {
+		s.get = true // the listing stopped before it: read it alone
+		s.done = nil
 	}
 	if needsCheck(p, s.want, s.inv) {
 		s.done = nil
@@ -339,25 +369,56 @@ func (s *slot) note(n string) {
 	s.item.Detail += n
 }
 
-// check asks isInvitableUser for one slot. Only an authentication failure
-// (or the end of the run) is returned; other failures mark the item.
+// check reads the slot's invitation when the listing did not, then asks
+// isInvitableUser when the listing cannot decide. Only an authentication
+// failure (or the end of the run) is returned; other failures mark the item.
 func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stats) error {
+	if s.get {
+		var inv invitations.Invitation
+		_, err := w.Do(ctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
+			inv, err = cfg.Client.Get(ctx, s.email)
+			return err
+		})
+		stats.Gets.Add(1)
+		switch {
+		case err == nil:
+			s.listing = inv
+			s.inv = &s.listing
+			s.item.Observed = observe(s.inv)
+		case invitations.IsNotFound(err): // not listed
+		default:
+			return s.failed(ctx, cfg, "get", err, stats)
+		}
+		if !needsCheck(cfg.Policy, s.want, s.inv) {
+			return nil
+		}
+	}
 	var ok bool
 	_, err := w.Do(ctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
 		ok, err = cfg.Client.IsInvitable(ctx, s.email)
 		return err
 	})
-	if err != nil && cfg.Judge != nil {
+	if err == nil {
+		s.item.Invitable = &ok
+		return nil
+	}
+	return s.failed(ctx, cfg, "isInvitableUser", err, stats)
+}
+
+// failed marks the item after a read that failed for good: check_refused
+// when the API refused this address alone, check_failed when it may pass
+// later. It returns the error when the plan must stop instead (credentials,
+// a spent daily quota, the end of the run).
+func (s *slot) failed(ctx context.Context, cfg Config, method string, err error, stats *Stats) error {
+	if cfg.Judge != nil {
 		err = cfg.Judge.Judge(ctx, err)
 	}
 	switch {
-	case err == nil:
-		s.item.Invitable = &ok
 	case invitations.IsRefusal(err),
 		cfg.Judge == nil && (invitations.IsNotFound(err) || invitations.KindOf(err) == invitations.KindInvalid):
-		s.item.Action, s.item.Reason, s.item.Error = ActionNone, ReasonCheckRefused, refusal(err)
+		s.item.Action, s.item.Reason, s.item.Error = ActionNone, ReasonCheckRefused, refusal(method, err)
 		stats.Refused.Add(1)
-	case invitations.IsAuth(err), invitations.IsDenied(err):
+	case invitations.IsAuth(err), invitations.IsDenied(err), errors.As(err, new(*pace.DailyQuotaError)):
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -369,10 +430,10 @@ func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stat
 }
 
 // refusal is the API's status and message for a refused address.
-func refusal(err error) string {
+func refusal(method string, err error) string {
 	var e *invitations.Error
 	if errors.As(err, &e) {
-		return fmt.Sprintf("isInvitableUser: HTTP %d %s: %s", e.HTTPCode, e.Status, e.Message)
+		return fmt.Sprintf("%s: HTTP %d %s: %s", method, e.HTTPCode, e.Status, e.Message)
 	}
 	return err.Error()
 }

@@ -28,6 +28,9 @@ type index struct {
 	states  []invitations.State // the API's states, then any other listed
 	last    string              // the address added last
 	sorted  bool                // entries were added in strictly increasing order
+	// complete: every invitation was listed; otherwise an address absent
+	// from the index may still exist.
+	complete bool
 }
 
 // entry is one listed invitation.

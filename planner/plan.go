@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/pace"
 )
 
 // Plan file identity; apply refuses anything else.
@@ -105,10 +106,15 @@ type Header struct {
 	Policy     Policy    `json:"policy"`
 	Summary    Summary   `json:"summary"`
 	// Listed counts the listed invitations by state when planning; apply
-	// sizes its refresh from it (a listing costs one call per 200).
-	Listed map[invitations.State]int `json:"listed,omitempty"`
+	// sizes its refresh from it (a listing costs one call per 200). It is
+	// absent when the listing stopped early (ListingStopped invitations
+	// listed), the rest being read one address at a time.
+	Listed         map[invitations.State]int `json:"listed,omitempty"`
+	ListingStopped int                       `json:"listingStopped,omitempty"`
 	// LagWindow is how far back the ledger was consulted.
 	LagWindow Duration `json:"lagWindow,omitempty"`
+	// Pace is what planning learned of the API's quota: apply starts from it.
+	Pace *pace.State `json:"pace,omitempty"`
 }
 
 // Source identifies the input the plan was computed from.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/source"
 )
@@ -129,6 +130,15 @@ func renderTable(w io.Writer, r *FileReader) error {
 	if n := h.Summary.Reasons["none/"+ReasonRecentlySent] + h.Summary.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
 		fmt.Fprintf(w, "\n  %d address(es) were acted on by invitectl in the last %s and the API does not show it yet: not sent again.\n", n, time.Duration(h.LagWindow))
 	}
+	if n := h.Summary.Reasons["send/"+ReasonNotYetSent]; n > 0 && h.Policy.TrustList {
+		fmt.Fprintf(w, "\n  %d send(s) to listed NOT_YET_SENT accounts were not checked with isInvitableUser: a send to one that is\n  no longer invitable is refused and emails no one (--check-listed asks first, one call each).\n", n)
+	}
+	if h.ListingStopped > 0 {
+		fmt.Fprintf(w, "\n  The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.\n", h.ListingStopped)
+	}
+	if line := quotaLine(h); line != "" {
+		fmt.Fprintf(w, "\n  %s\n", line)
+	}
 	if n := h.Summary.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
 		fmt.Fprintf(w, "\n  %d send(s) go to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.\n", n)
 	}
@@ -201,7 +211,30 @@ func describePolicy(p Policy) string {
 		parts = append(parts, "prune invitations not in the input")
 	}
 	if p.TrustList {
-		parts = append(parts, "trust the listing (no isInvitableUser for listed NOT_YET_SENT)")
+		parts = append(parts, "listed NOT_YET_SENT accounts not checked (their send decides; --check-listed checks)")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// quotaLine says what planning learned of the quota and how long applying
+// the plan's sends and cancels takes at it.
+func quotaLine(h Header) string {
+	calls := h.Summary.Send + h.Summary.Cancel
+	if calls == 0 {
+		return ""
+	}
+	p := pace.New(pace.Config{State: h.Pace})
+	eta := p.ETA(0, calls).Round(time.Second)
+	quota := p.Describe()
+	if h.Pace == nil || len(h.Pace.Quotas) == 0 {
+		quota = fmt.Sprintf("%d requests per minute (assumed until Google's first 429 says)", pace.AssumedPerMinute)
+	}
+	line := fmt.Sprintf("Applying: %d call(s) at %s, about %s.", calls, quota, eta)
+	if eta > time.Hour {
+		line += " It can be interrupted and resumed at any moment."
+		if help := p.Help(); help != "" {
+			line += " A higher quota: " + help
+		}
+	}
+	return line
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/pace"
 )
 
 // State is what a journal says once read: the last outcome of every plan
@@ -29,6 +31,8 @@ type State struct {
 
 	// Runs are the runs that appended to the journal, in order.
 	Runs []Run
+	// Pace is what the latest run that recorded it learned of the quota.
+	Pace *pace.State
 	// Intents counts the intent records: one per mutating call that left
 	// (or may have left). Retries counts those with Attempt > 1.
 	Intents int
@@ -111,6 +115,9 @@ func (s *State) track(r Record) {
 	}
 	if r.Type == TypeRun {
 		run.Event = r.Event
+		if r.Pace != nil {
+			s.Pace = r.Pace
+		}
 	}
 }
 

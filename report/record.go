@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/pace"
+
 	"github.com/invitectl/invitectl/pkg/address"
 )
 
@@ -93,6 +95,9 @@ type Record struct {
 	// Counts holds the run's counters on its interrupted and end records.
 	// A pointer keeps Record small and comparable.
 	Counts *RunCounts `json:"counts,omitempty"`
+	// Pace is what the run learned of the API's quota (interrupted and end
+	// records): the next run starts from it.
+	Pace *pace.State `json:"pace,omitempty"`
 }
 
 // RunCounts are what one run did, as its interrupted or end record says.

@@ -133,6 +133,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 			for _, w := range r.Warnings {
 				fmt.Fprintln(a.io.errOut, "warning: "+w)
 			}
+			a.sayDuration(r, f)
 			if !confirm || f.yes {
 				return nil
 			}
@@ -159,7 +160,14 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	j := run.Journal
 	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: "start", PID: os.Getpid()})
 
-	write, read := pace.NewLimiter(f.writeQPS), pace.NewLimiter(f.readQPS)
+	// The pace starts from what the last run learned of the quota: this
+	// journal's, else the plan's.
+	learned := h.Pace
+	if run.Resume != nil && run.Resume.Pace != nil {
+		learned = run.Resume.Pace
+	}
+	pacer := pace.New(pace.Config{ReadQPS: f.readQPS, WriteQPS: f.writeQPS, State: learned})
+	write, read := pacer.Limiter(pace.Write), pacer.Limiter(pace.Read)
 	retry := pace.Policy{}
 	var moved map[string]string
 	if !f.noRefresh {
@@ -180,7 +188,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "applying", 0, func() progress.Status {
 		done := int(stats.Finished())
 		calls := int(stats.Calls.Load())
-		note := fmt.Sprintf("(calls/s; calls %d, retries %d, quota errors %d, write limit %.1f/s)", calls, stats.Retries.Load(), stats.QuotaErrors.Load(), write.Rate())
+		note := fmt.Sprintf("(calls/s; calls %d, retries %d, quota errors %d; %s)", calls, stats.Retries.Load(), stats.QuotaErrors.Load(), pacer.Describe())
 		if p := stats.Parked.Load(); p > 0 {
 			note += fmt.Sprintf(", %d waiting to settle", p)
 		}
@@ -198,7 +206,11 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	if errors.Is(runErr, executor.ErrInterrupted) {
 		event = "interrupted"
 	}
-	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: event, PID: os.Getpid(), Counts: &report.RunCounts{
+	var paceState *pace.State
+	if st := pacer.State(); len(st.Quotas) > 0 {
+		paceState = &st
+	}
+	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: event, PID: os.Getpid(), Pace: paceState, Counts: &report.RunCounts{
 		Done: int(stats.Done.Load()), Skipped: int(stats.Skipped.Load()), Rejected: int(stats.Rejected.Load()),
 		Failed: int(stats.Failed.Load()), InDoubt: int(stats.InDoubt.Load()), Calls: int(stats.Calls.Load()),
 		Retries: int(stats.Retries.Load()), QuotaErrors: int(stats.QuotaErrors.Load()),
@@ -214,6 +226,8 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	case errors.Is(runErr, executor.ErrInterrupted):
 		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: invitectl resume %s\n", run.Results)
 		return context.Canceled
+	case errors.As(runErr, new(*pace.DailyQuotaError)):
+		return fmt.Errorf("%w\nEverything so far is recorded. Resume then with: invitectl resume %s", quotaHint(runErr), run.Results)
 	case runErr != nil:
 		return runErr
 	case results.NeedAttention > 0: // this run's problems and those earlier runs left
@@ -258,4 +272,34 @@ func (a *app) writeResults(journal string) (report.Summary, error) {
 	}
 	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", journal, csvPath)
 	return sum, nil
+}
+
+// sayDuration tells, before anything is sent, how long the plan's calls take
+// at the quota the plan learned (or the one assumed), loudly when it is more
+// than an hour, with where to ask Google for more.
+func (a *app) sayDuration(r *executor.Run, f applyFlags) {
+	sum := r.Plan.Summary
+	calls := sum.Send + sum.Cancel
+	if calls == 0 {
+		return
+	}
+	p := pace.New(pace.Config{ReadQPS: f.readQPS, WriteQPS: f.writeQPS, State: r.Plan.Header.Pace})
+	eta := p.ETA(0, calls)
+	msg := fmt.Sprintf("%d call(s) to make at %s: about %s.", calls, p.Describe(), eta.Round(time.Second))
+	if eta > time.Hour {
+		msg = "This campaign takes a while: " + msg + " It can be interrupted at any moment and resumed ('invitectl resume RESULTS')."
+		if help := p.Help(); help != "" {
+			msg += " To ask Google for a higher quota: " + help
+		}
+	}
+	fmt.Fprintln(a.io.errOut, msg)
+}
+
+// quotaHint adds, to a spent daily quota, what the administrator can do.
+func quotaHint(err error) error {
+	var d *pace.DailyQuotaError
+	if !errors.As(err, &d) {
+		return err
+	}
+	return fmt.Errorf("%w (Google's quota for this API is per day; nothing more can be sent before it resets)", err)
 }

@@ -131,7 +131,8 @@ type planFlags struct {
 	resendAfter      time.Duration
 	reinviteDeclined bool
 	prune            bool
-	trustList        bool
+	checkListed      bool
+	trustList        bool // deprecated: the default now
 	readQPS          float64
 	lagWindow        time.Duration
 }
@@ -143,7 +144,9 @@ func (p *planFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&p.resendAfter, "resend-after", 0, "re-send INVITED invitations not updated for this long (e.g. 168h); 0 never re-sends")
 	f.BoolVar(&p.reinviteDeclined, "reinvite-declined", false, "send again to people who declined")
 	f.BoolVar(&p.prune, "prune", false, "cancel sent invitations the input does not name (invite campaigns only)")
-	f.BoolVar(&p.trustList, "trust-list", false, "take listed NOT_YET_SENT accounts as invitable without asking isInvitableUser")
+	f.BoolVar(&p.checkListed, "check-listed", false, "ask isInvitableUser for listed NOT_YET_SENT accounts too (by default their send decides: a send to an account that is no longer invitable is refused and emails no one)")
+	f.BoolVar(&p.trustList, "trust-list", false, "the default now; see --check-listed")
+	_ = f.MarkHidden("trust-list") // cobra's deprecation notice would go to stdout, among the data
 	f.Float64Var(&p.readQPS, "read-qps", defaultReadQPS, "API reads per second (list, isInvitableUser, get)")
 	f.DurationVar(&p.lagWindow, "lag-window", planner.DefaultLagWindow, "how long after invitectl's own send or cancel the listing is assumed not to show it: such addresses are not sent to again (recently_sent)")
 }
@@ -151,7 +154,7 @@ func (p *planFlags) register(f *pflag.FlagSet) {
 func (p *planFlags) policy() (planner.Policy, error) {
 	pol := planner.Policy{
 		Action: planner.Wanted(p.action), ResendAfter: planner.Duration(p.resendAfter),
-		ReinviteDeclined: p.reinviteDeclined, Prune: p.prune, TrustList: p.trustList,
+		ReinviteDeclined: p.reinviteDeclined, Prune: p.prune, TrustList: !p.checkListed,
 	}
 	switch {
 	case pol.Action != planner.WantInvite && pol.Action != planner.WantCancel:
@@ -181,6 +184,9 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if err != nil {
 		return "", nil, err
 	}
+	if p.trustList {
+		fmt.Fprintln(a.io.errOut, "warning: --trust-list is the default now and will go away: listed NOT_YET_SENT accounts are not checked unless --check-listed")
+	}
 	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
 		return "", nil, usageError{err}
 	}
@@ -207,9 +213,10 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 		return "", nil, err
 	}
 	defer led.Close()
-	limiter := pace.NewLimiter(p.readQPS)
+	pacer := pace.New(pace.Config{ReadQPS: p.readQPS})
+	limiter := pacer.Limiter(pace.Read)
 	retry := pace.Policy{}
-	cfg := planner.Config{Client: c, Customer: a.opts.customer, APIVersion: a.opts.apiVersion, Policy: pol, Limiter: limiter,
+	cfg := planner.Config{Client: c, Customer: a.opts.customer, APIVersion: a.opts.apiVersion, Policy: pol, Limiter: limiter, Rows: rows,
 		Retry: retry, Ledger: led, LagWindow: p.lagWindow,
 		Judge: invitations.NewJudge(invitations.Probe(c, invitations.PacedReads(limiter, retry)))}
 	var stats planner.Stats
@@ -218,14 +225,17 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 		done := int(stats.Rows.Load())
 		return progress.Status{
 			Done: done, Total: rows, Rate: meter.Rate(done, time.Now()), Count: done, Failed: int(stats.Failed.Load()),
-			Note: fmt.Sprintf("(listed %d, checked %d, read limit %.0f/s)", stats.Listed.Load(), stats.Checks.Load(), limiter.Rate()),
+			Note: fmt.Sprintf("(listed %d, checked %d; %s)", stats.Listed.Load(), stats.Checks.Load(), pacer.Describe()),
 		}
 	})
 	hdr, err := planner.Build(ctx, cfg, in.Each, &stats, w.Emit)
 	pr.Stop()
 	if err != nil {
 		_ = w.Close()
-		return "", nil, err
+		return "", nil, quotaHint(err)
+	}
+	if st := pacer.State(); len(st.Quotas) > 0 {
+		hdr.Pace = &st
 	}
 	path, err := w.Commit(hdr)
 	if err != nil {
