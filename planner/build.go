@@ -56,6 +56,9 @@ type Config struct {
 	// calls succeed: none/check_refused) from a credential failure, which
 	// stops the plan; nil treats a bare 403 as a credential failure.
 	Judge *invitations.Judge
+	// Checks, when set, keeps every answer paid for and gives back those an
+	// interrupted plan of the same input already got (see Checks).
+	Checks *Checks
 }
 
 // Ledger is what planning reads of the customer's ledger.
@@ -81,6 +84,7 @@ type Stats struct {
 	Checks  atomic.Int64 // isInvitableUser calls finished
 	Failed  atomic.Int64 // checks that failed after retries
 	Refused atomic.Int64 // checks the API refused for that address alone
+	Reused  atomic.Int64 // answers taken from the planning journal
 }
 
 // slot is an item on its way to the plan, in input order; done closes when
@@ -373,25 +377,43 @@ func (s *slot) note(n string) {
 // isInvitableUser when the listing cannot decide. Only an authentication
 // failure (or the end of the run) is returned; other failures mark the item.
 func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stats) error {
+	known, _ := cfg.Checks.lookup(s.email)
 	if s.get {
-		var inv invitations.Invitation
-		_, err := w.Do(ctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
-			inv, err = cfg.Client.Get(ctx, s.email)
-			return err
-		})
-		stats.Gets.Add(1)
 		switch {
-		case err == nil:
-			s.listing = inv
+		case known.Got != nil:
+			stats.Reused.Add(1)
+			s.listing = *known.invitation(s.email)
 			s.inv = &s.listing
 			s.item.Observed = observe(s.inv)
-		case invitations.IsNotFound(err): // not listed
+		case known.NotFound:
+			stats.Reused.Add(1)
 		default:
-			return s.failed(ctx, cfg, "get", err, stats)
+			var inv invitations.Invitation
+			_, err := w.Do(ctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
+				inv, err = cfg.Client.Get(ctx, s.email)
+				return err
+			})
+			stats.Gets.Add(1)
+			switch {
+			case err == nil:
+				s.listing = inv
+				s.inv = &s.listing
+				s.item.Observed = observe(s.inv)
+				cfg.Checks.record(answer{Email: s.email, Got: s.item.Observed})
+			case invitations.IsNotFound(err): // not listed
+				cfg.Checks.record(answer{Email: s.email, NotFound: true})
+			default:
+				return s.failed(ctx, cfg, "get", err, stats)
+			}
 		}
 		if !needsCheck(cfg.Policy, s.want, s.inv) {
 			return nil
 		}
+	}
+	if known.Invitable != nil {
+		stats.Reused.Add(1)
+		s.item.Invitable = known.Invitable
+		return nil
 	}
 	var ok bool
 	_, err := w.Do(ctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {
@@ -400,6 +422,7 @@ func check(ctx context.Context, cfg Config, w *pace.Window, s *slot, stats *Stat
 	})
 	if err == nil {
 		s.item.Invitable = &ok
+		cfg.Checks.record(answer{Email: s.email, Invitable: &ok})
 		return nil
 	}
 	return s.failed(ctx, cfg, "isInvitableUser", err, stats)

@@ -219,6 +219,18 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	cfg := planner.Config{Client: c, Customer: a.opts.customer, APIVersion: a.opts.apiVersion, Policy: pol, Limiter: limiter, Rows: rows,
 		Retry: retry, Ledger: led, LagWindow: p.lagWindow,
 		Judge: invitations.NewJudge(invitations.Probe(c, invitations.PacedReads(limiter, retry)))}
+	if out != "" {
+		checks, reused, err := planner.OpenChecks(planner.ChecksPath(out), a.opts.customer, in.Info().SHA256, checksMaxAge)
+		if err != nil {
+			_ = w.Close()
+			return "", nil, err
+		}
+		defer checks.Close()
+		cfg.Checks = checks
+		if reused > 0 {
+			fmt.Fprintf(a.io.errOut, "Continuing an interrupted plan of this input: %d answer(s) already paid for are reused (%s).\n", reused, planner.ChecksPath(out))
+		}
+	}
 	var stats planner.Stats
 	var meter progress.Meter
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "planning", 0, func() progress.Status {
@@ -242,5 +254,12 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 		_ = w.Close()
 		return "", nil, err
 	}
+	if err := cfg.Checks.Remove(); err != nil {
+		fmt.Fprintf(a.io.errOut, "warning: %v\n", err)
+	}
 	return path, w, nil
 }
+
+// checksMaxAge is how long the answers of an interrupted plan are trusted:
+// people accept and accounts change, so a day-old check is asked again.
+const checksMaxAge = 24 * time.Hour
