@@ -62,6 +62,7 @@ google.rpc.ErrorInfo.`,
 	f.IntVar(&o.cfg.Quota.WritesPerMinute, "writes-per-minute", 0, "quota of send and cancel, per minute per user (0: unlimited)")
 	f.IntVar(&o.cfg.Quota.RequestsPerDay, "requests-per-day", 0, "quota of every call together, per day (ending at midnight Pacific time) per project (0: unlimited)")
 	f.StringVar(&o.window, "quota-window", string(emulator.WindowRolling), "how per-minute quotas count: rolling (the last 60 s) or fixed (wall-clock minutes)")
+	f.BoolVar(&o.cfg.Quota.Bare, "quota-bare", false, "answer quota errors with a 429 without details (no ErrorInfo naming the limit)")
 	f.DurationVar(&o.cfg.SendVisibilityLag, "send-visibility-lag", 0, "keep an invitation that a send creates for a recent account out of get and list for this long")
 	f.Float64Var(&o.cfg.Fault429, "fault-429", 0, "probability of a 429 on each call")
 	f.Float64Var(&o.cfg.Fault503, "fault-503", 0, "probability of a 503 before the change is applied")

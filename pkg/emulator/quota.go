@@ -53,6 +53,10 @@ type Quota struct {
 	// Project is the consumer's project number in messages and metadata;
 	// "" means 100000000001.
 	Project string
+	// Bare answers quota errors with a 429 without details (no ErrorInfo,
+	// no Help), as some Google front ends do: a client must then learn the
+	// limit from what the window held.
+	Bare bool
 }
 
 // On reports whether any limit is set.
@@ -94,6 +98,9 @@ func (q Quota) String() string {
 	if q.Window == WindowFixed {
 		parts = append(parts, "window=fixed")
 	}
+	if q.Bare {
+		parts = append(parts, "details=none")
+	}
 	return strings.Join(parts, ",")
 }
 
@@ -101,12 +108,16 @@ func (q Quota) String() string {
 // "reads=60/min,writes=30/min" or "120/min,window=fixed": comma-separated
 // limits, each N/min or N/day with an optional reads=, writes= or
 // requests= (the default) before it; reads and writes are per minute only.
-// "" is no quota.
+// "details=none" makes the 429s bare (Quota.Bare). "" is no quota.
 func ParseQuota(s string) (Quota, error) {
 	var q Quota
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
+			continue
+		}
+		if item == "details=none" {
+			q.Bare = true
 			continue
 		}
 		if w, ok := strings.CutPrefix(item, "window="); ok {
@@ -319,6 +330,10 @@ func (s *Server) legacyBucket(c call, now time.Time) *limit {
 // RESOURCE_EXHAUSTED, an ErrorInfo with the limit's metadata and a Help
 // link; no Retry-After header.
 func (s *Server) writeQuota(w http.ResponseWriter, l *limit) {
+	if s.cfg.Quota.Bare {
+		writeBareQuota(w)
+		return
+	}
 	project := s.cfg.Quota.project()
 	msg := fmt.Sprintf("Quota exceeded for quota metric '%s' and limit '%s' of service '%s' for consumer 'project_number:%s'.",
 		l.metricName, l.limitName, service, project)

@@ -212,6 +212,27 @@ func TestQuotaEnvelope(t *testing.T) {
 	}
 }
 
+// A Bare quota answers its 429s without any detail: no ErrorInfo, no Help.
+func TestBareQuota(t *testing.T) {
+	_, base, _ := start(t, smallWorld(), emulator.Config{Quota: emulator.Quota{WritesPerMinute: 1, Bare: true}}, invitations.V1)
+	svc, err := cloudidentity.NewService(context.Background(), option.WithEndpoint(base+"/"), option.WithHTTPClient(http.DefaultClient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "customers/" + customer + "/userinvitations/nys@example.com"
+	if _, err := svc.Customers.Userinvitations.Send(name, &cloudidentity.SendUserInvitationRequest{}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Customers.Userinvitations.Send(name, &cloudidentity.SendUserInvitationRequest{}).Do()
+	var gerr *googleapi.Error
+	if !errors.As(err, &gerr) || gerr.Code != 429 {
+		t.Fatalf("second send: %v, want a 429", err)
+	}
+	if ae := apiError(err); ae != nil && (ae.Reason() != "" || ae.Details().Help != nil) {
+		t.Fatalf("a bare 429 carries details: %v", ae)
+	}
+}
+
 // TestQuotaPerUser: per-minute limits count per user, the daily one per
 // project; two administrators with their own logins share only the day.
 func TestQuotaPerUser(t *testing.T) {
@@ -264,6 +285,7 @@ func TestParseQuota(t *testing.T) {
 		{"requests=60/min, 5000/day", emulator.Quota{RequestsPerMinute: 60, RequestsPerDay: 5000}},
 		{"reads=60/min,writes=30/min", emulator.Quota{ReadsPerMinute: 60, WritesPerMinute: 30}},
 		{"120/min,window=fixed", emulator.Quota{RequestsPerMinute: 120, Window: emulator.WindowFixed}},
+		{"writes=180/min,details=none", emulator.Quota{WritesPerMinute: 180, Bare: true}},
 	}
 	for _, tc := range good {
 		got, err := emulator.ParseQuota(tc.in)
