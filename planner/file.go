@@ -11,40 +11,47 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/invitectl/invitectl/pkg/address"
+	"github.com/invitectl/invitectl/pkg/atomicfile"
 )
 
 // FileWriter writes a plan whole or not at all: items go to a temporary
 // body while they are decided; Commit writes the header, which is known
 // only at the end, then the body, into a second temporary file that is
 // renamed over the destination. Files are created 0600.
+//
+// The temporary files hold the whole address list, so none is left behind:
+// Close removes them (on an error, an interrupt, a closed pipe), and those a
+// killed process left (named for the plan and their process, see
+// atomicfile.CreateTemp) are removed by the next CreateFile of that plan.
 type FileWriter struct {
-	path string
-	body *os.File
-	buf  *bufio.Writer
-	enc  *json.Encoder
-	done bool
+	path   string // the plan; for a dry run, the temporary plan once committed
+	target string // where the temporary files go: the plan, or dryRunName
+	dryRun bool
+	body   *os.File
+	buf    *bufio.Writer
+	enc    *json.Encoder
+	done   bool
 }
+
+// dryRunName names a dry run's temporary plan, in the system's temporary
+// folder.
+const dryRunName = "invitectl-dry-run-plan.jsonl"
 
 // CreateFile starts a plan for path. An empty path keeps the plan in a
 // temporary file (a dry run), readable until Close.
 func CreateFile(path string) (*FileWriter, error) {
-	dir := filepath.Dir(path)
+	w := &FileWriter{path: path, target: path}
 	if path == "" {
-		dir = os.TempDir()
+		w.dryRun, w.target = true, filepath.Join(os.TempDir(), dryRunName)
 	}
-	body, err := os.CreateTemp(dir, ".invitectl-plan-body-*")
+	atomicfile.Sweep(w.target)
+	body, err := atomicfile.CreateTemp(w.target)
 	if err != nil {
 		return nil, fmt.Errorf("create plan: %w", err)
 	}
-	if err := body.Chmod(0o600); err != nil {
-		_ = body.Close()
-		_ = os.Remove(body.Name())
-		return nil, fmt.Errorf("create plan: %w", err)
-	}
-	w := &FileWriter{path: path, body: body, buf: bufio.NewWriterSize(body, 1<<20)}
+	w.body, w.buf = body, bufio.NewWriterSize(body, 1<<20)
 	w.enc = json.NewEncoder(w.buf)
 	w.enc.SetEscapeHTML(false)
 	return w, nil
@@ -67,11 +74,7 @@ func (w *FileWriter) Commit(h Header) (string, error) {
 	if err := w.buf.Flush(); err != nil {
 		return "", fmt.Errorf("write plan: %w", err)
 	}
-	dir := filepath.Dir(w.path)
-	if w.path == "" {
-		dir = os.TempDir()
-	}
-	final, err := os.CreateTemp(dir, ".invitectl-plan-*")
+	final, err := atomicfile.CreateTemp(w.target)
 	if err != nil {
 		return "", fmt.Errorf("write plan: %w", err)
 	}
@@ -82,9 +85,6 @@ func (w *FileWriter) Commit(h Header) (string, error) {
 			_ = os.Remove(final.Name())
 		}
 	}()
-	if err := final.Chmod(0o600); err != nil {
-		return "", fmt.Errorf("write plan: %w", err)
-	}
 	line, err := json.Marshal(h)
 	if err != nil {
 		return "", fmt.Errorf("write plan header: %w", err)
@@ -105,12 +105,14 @@ func (w *FileWriter) Commit(h Header) (string, error) {
 		return "", fmt.Errorf("write plan: %w", err)
 	}
 	dest := final.Name()
-	if w.path != "" {
+	if !w.dryRun {
 		if err := os.Rename(final.Name(), w.path); err != nil {
 			return "", fmt.Errorf("write plan: %w", err)
 		}
 		dest = w.path
-		syncDir(dir)
+		if err := atomicfile.SyncDir(filepath.Dir(w.path)); err != nil {
+			return "", fmt.Errorf("write plan: %w", err)
+		}
 	}
 	ok = true
 	w.done = true
@@ -123,25 +125,13 @@ func (w *FileWriter) Commit(h Header) (string, error) {
 func (w *FileWriter) Close() error {
 	_ = w.body.Close()
 	err := os.Remove(w.body.Name())
-	if w.done && isTemp(w.path) {
+	if w.done && w.dryRun {
 		_ = os.Remove(w.path)
 	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	return err
-}
-
-func isTemp(path string) bool {
-	return strings.HasPrefix(filepath.Base(path), ".invitectl-plan-")
-}
-
-// syncDir makes a rename durable; failure only weakens crash safety.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // FileReader streams a plan file.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -211,5 +212,71 @@ func TestLoadRefusesUnnormalisedAddresses(t *testing.T) {
 	var pe *PlanError
 	if !errors.As(err, &pe) || pe.Line != 3 || !strings.Contains(pe.Msg, "normal form") {
 		t.Fatalf("Load = %v; want a PlanError at line 3 about the normal form", err)
+	}
+}
+
+// A plan writer leaves no temporary file behind: not after Commit, not
+// after an error, not for a dry run; and the next plan of the same file
+// removes those a killed writer left (they hold the whole address list).
+func TestPlanWriterLeavesNoTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plan.jsonl")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	killed := filepath.Join(dir, fmt.Sprintf(".plan.jsonl.tmp-%d-42", cmd.Process.Pid))
+	if err := os.WriteFile(killed, []byte("email\nann@example.org\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	entries := func() []string {
+		var names []string
+		es, _ := os.ReadDir(dir)
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	w, err := CreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(killed); err == nil {
+		t.Fatal("a killed writer's temporary file was left")
+	}
+	if err := w.Emit(Item{Row: 2, Email: "ann@example.org", Action: ActionSend, Reason: ReasonNotYetSent}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(Header{Kind: Kind, Version: Version, Customer: "C01"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	if got := entries(); len(got) != 1 || got[0] != "plan.jsonl" {
+		t.Fatalf("after Commit and Close: %v", got)
+	}
+	// Interrupted before Commit: nothing at all.
+	w, err = CreateFile(filepath.Join(dir, "other.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	if got := entries(); len(got) != 1 {
+		t.Fatalf("after an interrupted plan: %v", got)
+	}
+	// A dry run's plan lives until Close.
+	w, err = CreateFile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := w.Commit(Header{Kind: Kind, Version: Version, Customer: "C01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("dry run plan: %v", err)
+	}
+	_ = w.Close()
+	if _, err := os.Stat(tmp); err == nil {
+		t.Fatal("a dry run's plan was left")
 	}
 }

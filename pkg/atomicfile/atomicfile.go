@@ -3,8 +3,9 @@
 // appears under its name. A crash leaves either nothing or the whole file,
 // never a half-written one, and no reader ever sees a partial file.
 //
-// Temporary files are named ".NAME.tmp-RANDOM" beside NAME, so one left by
-// a killed process is recognisable (see Sweep). Files are created 0600.
+// Temporary files are named ".NAME.tmp-PID-RANDOM" beside NAME, so one left
+// by a killed process is recognisable, and removable once its process is
+// gone (see Sweep). Files are created 0600.
 package atomicfile
 
 import (
@@ -15,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -34,11 +36,11 @@ func CreateNew(path string, write func(io.Writer) error) error {
 }
 
 func commit(path string, write func(io.Writer) error, exclusive bool) (err error) {
-	dir, base := filepath.Split(path)
+	dir := filepath.Dir(path)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, tempPrefix(base)+"*")
+	f, err := CreateTemp(path)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -49,9 +51,6 @@ func commit(path string, write func(io.Writer) error, exclusive bool) (err error
 		}
 		_ = os.Remove(tmp) // after a link, the second name goes; the file stays
 	}()
-	if err := f.Chmod(Mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	bw := bufio.NewWriterSize(f, 64<<10)
 	if err := write(bw); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -98,9 +97,29 @@ func SyncDir(dir string) error {
 
 func tempPrefix(base string) string { return "." + base + ".tmp-" }
 
-// Sweep removes the temporary files that a killed writer of path left
-// beside it, and returns how many it removed. Only names this package
-// makes for path are touched.
+// CreateTemp creates a temporary file (0600) beside path, named for path and
+// this process: ".NAME.tmp-PID-RANDOM".
+func CreateTemp(path string) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, tempPrefix(base)+strconv.Itoa(os.Getpid())+"-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(Mode); err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
+// Sweep removes the temporary files of path that a killed process left
+// beside it (their process is gone), and returns how many it removed. Only
+// names this package makes for path are touched, and never one of a
+// process that still runs.
 func Sweep(path string) int {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -112,10 +131,16 @@ func Sweep(path string) int {
 	}
 	n := 0
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix(base)) && e.Type().IsRegular() {
-			if os.Remove(filepath.Join(dir, e.Name())) == nil {
-				n++
-			}
+		rest, ok := strings.CutPrefix(e.Name(), tempPrefix(base))
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pid, _, _ := strings.Cut(rest, "-")
+		if p, err := strconv.Atoi(pid); err == nil && p > 0 && processAlive(p) {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
 		}
 	}
 	return n

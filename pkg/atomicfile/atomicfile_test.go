@@ -2,9 +2,11 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -66,17 +68,38 @@ func TestCreateNewIsExclusive(t *testing.T) {
 	}
 }
 
+// deadPID is the PID of a process that has ended.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// Sweep removes the temporary files of a killed writer of the same file,
+// and nothing else: not another file's, not a running process's.
 func TestSweep(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "plan.jsonl")
-	for _, name := range []string{".plan.jsonl.tmp-123", ".plan.jsonl.tmp-456", ".other.tmp-1", "plan.jsonl"} {
+	dead, alive := deadPID(t), os.Getpid()
+	names := map[string]bool{ // name: swept
+		fmt.Sprintf(".plan.jsonl.tmp-%d-123", dead):  true,
+		fmt.Sprintf(".plan.jsonl.tmp-%d-456", dead):  true,
+		fmt.Sprintf(".plan.jsonl.tmp-%d-789", alive): false,
+		fmt.Sprintf(".other.jsonl.tmp-%d-1", dead):   false,
+		"plan.jsonl": false,
+	}
+	for name := range names {
 		_ = os.WriteFile(filepath.Join(dir, name), nil, 0o600)
 	}
 	if n := Sweep(path); n != 2 {
 		t.Fatalf("swept %d, want 2", n)
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 2 {
-		t.Fatalf("%d entries left, want 2", len(entries))
+	for name, swept := range names {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err != nil) != swept {
+			t.Errorf("%s: swept %v, want %v", name, err != nil, swept)
+		}
 	}
 }
