@@ -209,17 +209,17 @@ func benchSize(long, short int) int {
 	return long
 }
 
-// BenchmarkApplyQuota is (a): the emulator allows 50 writes/s (a bucket of
-// one second of tokens) at 100 ms latency, and apply runs with
-// --write-qps 50. Ideal: 50 sends/s and no 429.
+// BenchmarkApplyQuota is (a): the emulator allows 3,000 writes a minute
+// (a rolling window, 50/s on average) at 100 ms latency, and apply runs
+// with --write-qps 50. Ideal: 50 sends/s and no 429.
 func BenchmarkApplyQuota(b *testing.B) {
 	const quota = 50
 	n := benchSize(5000, 1000)
 	b.StopTimer()
 	var t totals
 	for range b.N {
-		e := newBenchEnv(b, n, emulator.Config{WriteQPS: quota, Latency: 100 * time.Millisecond})
-		run := e.apply(b, pace.NewLimiter(quota), nil)
+		e := newBenchEnv(b, n, emulator.Config{Quota: emulator.Quota{WritesPerMinute: quota * 60}, Latency: 100 * time.Millisecond})
+		run := e.apply(b, pace.New(pace.Config{WriteQPS: quota}).Limiter(pace.Write), nil)
 		t.add(run)
 		achieved := float64(run.stats.Done.Load()) / run.elapsed.Seconds()
 		b.Logf("%d sends in %v: %.2f/s of %d/s allowed, %d calls, %d rejected, %d rate cuts, rate now %.1f/s, %d fsyncs for %d records",
@@ -228,17 +228,17 @@ func BenchmarkApplyQuota(b *testing.B) {
 	t.report(b, quota)
 }
 
-// BenchmarkApplyOverQuota is (b): the emulator allows 20 writes/s, apply
-// runs with --write-qps 100; the limiter must learn the quota from 429s.
-// Ideal: 20 sends/s, every item done.
+// BenchmarkApplyOverQuota is (b): the emulator allows 1,200 writes a
+// minute (20/s on average), apply runs with --write-qps 100; the pacer must
+// learn the quota from the 429s. Ideal: 20 sends/s, every item done.
 func BenchmarkApplyOverQuota(b *testing.B) {
 	const quota, ours = 20, 100
 	n := benchSize(1500, 400)
 	b.StopTimer()
 	var t totals
 	for range b.N {
-		e := newBenchEnv(b, n, emulator.Config{WriteQPS: quota, Latency: 100 * time.Millisecond})
-		run := e.apply(b, pace.NewLimiter(ours), nil)
+		e := newBenchEnv(b, n, emulator.Config{Quota: emulator.Quota{WritesPerMinute: quota * 60}, Latency: 100 * time.Millisecond})
+		run := e.apply(b, pace.New(pace.Config{WriteQPS: ours}).Limiter(pace.Write), nil)
 		t.add(run)
 		achieved := float64(run.stats.Done.Load()) / run.elapsed.Seconds()
 		b.Logf("%d sends in %v: %.2f/s of %d/s allowed (limiter target %d/s), %d calls, %d rejected, %d rate cuts, rate now %.1f/s; worst item: %d calls, %d of them 429s (budget %d)",

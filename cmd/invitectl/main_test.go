@@ -85,10 +85,10 @@ func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 			cfg.Auth.Disabled = true
 		case !ok:
 			path = ts.MkAbs(a)
-		case k == "read-qps":
-			cfg.ReadQPS = num(v)
-		case k == "write-qps":
-			cfg.WriteQPS = num(v)
+		case k == "quota":
+			q, err := emulator.ParseQuota(v)
+			ts.Check(err)
+			cfg.Quota = q
 		case k == "fault-429":
 			cfg.Fault429 = num(v)
 		case k == "fault-503":

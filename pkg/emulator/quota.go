@@ -292,10 +292,6 @@ func (s *Server) admit(c call, user string) *limit {
 		}
 		charges = append(charges, charge{w, *l})
 	}
-	if l := s.legacyBucket(c, now); l != nil {
-		s.reject(c, l)
-		return l
-	}
 	for _, ch := range charges {
 		ch.w.take(ch.l, rolling, now)
 	}
@@ -309,20 +305,6 @@ func (s *Server) reject(c call, l *limit) {
 	}
 	s.quota[class]++
 	s.quotaBy[l.name]++
-}
-
-// legacyBucket charges the deprecated per-second buckets; the caller holds
-// s.mu.
-func (s *Server) legacyBucket(c call, now time.Time) *limit {
-	lim, l, qps := s.readLim, limitReads, s.cfg.ReadQPS
-	if c.write() {
-		lim, l, qps = s.writLim, limitWrites, s.cfg.WriteQPS
-	}
-	if lim == nil || lim.AllowN(now, 1) {
-		return nil
-	}
-	l.value = int(qps*60 + 0.5)
-	return &l
 }
 
 // writeQuota writes Google's 429 for a spent limit, as in this example of

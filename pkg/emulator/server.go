@@ -23,8 +23,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/invitectl/invitectl/pkg/address"
 )
 
@@ -34,15 +32,6 @@ type Config struct {
 	// Quota is the per-minute and per-day request limits, counted as Google
 	// counts them; the zero value is unlimited.
 	Quota Quota
-	// ReadQPS and WriteQPS are per-second token buckets (burst: one second
-	// of tokens) for reads (isInvitableUser, get, list) and writes (send,
-	// cancel); 0 means unlimited.
-	//
-	// Deprecated: Google counts quota per minute and per day, not per
-	// second; use Quota. Kept for the planner and executor benchmarks. A
-	// rejection carries the ErrorInfo of Quota's read or write limit with
-	// quota_limit_value 60 times the rate.
-	ReadQPS, WriteQPS float64
 	// SendVisibilityLag keeps the invitation that a send creates for a
 	// recent account (one that get and list do not show yet) out of get and
 	// list for this long after the send. Zero shows it at once. Google
@@ -116,13 +105,11 @@ func (a *account) own() *User {
 
 // Server is the emulator. It is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	now     func() time.Time
-	mux     *http.ServeMux
-	readLim *rate.Limiter
-	writLim *rate.Limiter
-	auth    *authority // nil when calls need no token
-	held    sync.WaitGroup
+	cfg  Config
+	now  func() time.Time
+	mux  *http.ServeMux
+	auth *authority // nil when calls need no token
+	held sync.WaitGroup
 
 	mu      sync.Mutex
 	world   World
@@ -155,8 +142,6 @@ func New(world World, cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.readLim = newLimiter(cfg.ReadQPS)
-	s.writLim = newLimiter(cfg.WriteQPS)
 	s.limits = cfg.Quota.limits()
 	s.load(world)
 	s.mux = http.NewServeMux()
@@ -182,14 +167,6 @@ func New(world World, cfg Config) (*Server, error) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path))
 	})
 	return s, nil
-}
-
-func newLimiter(qps float64) *rate.Limiter {
-	if qps <= 0 {
-		return nil
-	}
-	burst := int(qps + 0.999)
-	return rate.NewLimiter(rate.Limit(qps), max(burst, 1))
 }
 
 // load makes w the state. The accounts point into a copy of w's users, so
