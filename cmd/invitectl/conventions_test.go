@@ -104,6 +104,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"list", "--state", ""}, []string{"not_yet_sent", "invited", "accepted", "declined"}},
 		{[]string{"list", "--state", "invited,"}, []string{"invited,not_yet_sent", "invited,accepted", "invited,declined"}},
 		{[]string{"list", "--format", ""}, []string{"table", "json", "csv"}},
+		{[]string{"get", "--format", ""}, []string{"table", "json", "csv"}},
 		{[]string{"report", "x", "--format", ""}, []string{"table", "csv", "json"}},
 		{[]string{"plan", "--action", ""}, []string{"invite", "cancel"}},
 		{[]string{"list", "--order-by", "upd"}, []string{"update_time", "update_time:desc"}},
