@@ -24,7 +24,7 @@ func TestVersion(t *testing.T) {
 		t.Errorf("versionText:\n%s\nwant\n%s", got, want)
 	}
 	bi.Settings = nil
-	if got := versionText(bi); !strings.Contains(got, "revision  unknown (not built from a git checkout)\n") || strings.Contains(got, "committed") {
+	if got := versionText(bi); !strings.Contains(got, "revision  unknown (no VCS stamp: built outside a git checkout, or with -buildvcs=false)\n") || strings.Contains(got, "committed") {
 		t.Errorf("without VCS stamps:\n%s", got)
 	}
 	if got := versionText(nil); !strings.HasPrefix(got, "invitectl unknown\n") || !strings.Contains(got, runtime.Version()) {

@@ -46,7 +46,7 @@ func versionText(bi *debug.BuildInfo) string {
 		}
 		fmt.Fprintf(&b, "revision  %s\n", rev)
 	} else {
-		fmt.Fprintf(&b, "revision  unknown (not built from a git checkout)\n")
+		fmt.Fprintf(&b, "revision  unknown (no VCS stamp: built outside a git checkout, or with -buildvcs=false)\n")
 	}
 	if t := settings["vcs.time"]; t != "" {
 		fmt.Fprintf(&b, "committed %s\n", t)
