@@ -21,7 +21,7 @@ func newAuthCmd(a *app) *cobra.Command {
 	login, logout := newAuthLoginCmd(a), newAuthLogoutCmd(a)
 	for _, c := range []*cobra.Command{login, logout} {
 		// They make and remove a profile's login: the profile need not exist.
-		c.Annotations = map[string]string{annotSetup: "lenient"}
+		c.Annotations = map[string]string{annotSetup: "lenient", annotInterrupt: "invitectl: sign-in abandoned"}
 	}
 	cmd.AddCommand(login, logout, &cobra.Command{
 		Use:   "check",
