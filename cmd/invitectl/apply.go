@@ -18,6 +18,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
 )
@@ -237,20 +238,26 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 }
 
 // confirm shows what the plan will do and asks on a terminal; without one
-// it refuses: nobody is emailed without an explicit yes.
+// it refuses: nobody is emailed without an explicit yes. Anything but yes,
+// the end of input included, declines: a usage error, exit 2. The
+// question goes to stderr even with --quiet, which silences statuses, not
+// questions.
 func (a *app) confirm(h planner.Header, sum planner.Summary, path string) error {
 	if !a.io.stdinTTY {
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
-	fmt.Fprintf(a.io.errOut, "Plan %s for customer %s: %d invitation email(s) to send, %d invitation(s) to cancel, %d row(s) with nothing to do.\n",
-		path, h.Customer, sum.Send, sum.Cancel, sum.None)
-	fmt.Fprint(a.io.errOut, "Apply it? Type yes to continue: ")
+	fmt.Fprintf(a.stderr, "Plan %s for customer %s: %d invitation email(s) to send, %d invitation(s) to cancel, %d row(s) with nothing to do.\n",
+		safetext.Terminal(path), safetext.Terminal(h.Customer), sum.Send, sum.Cancel, sum.None)
+	fmt.Fprint(a.stderr, "Apply it? Type yes to continue: ")
 	line, err := bufio.NewReader(a.io.in).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+	switch {
+	case errors.Is(err, io.EOF):
+		fmt.Fprintln(a.stderr) // end the question's line
+	case err != nil:
+		return fmt.Errorf("read the answer: %w", err)
 	}
 	if strings.TrimSpace(strings.ToLower(line)) != "yes" {
-		return errors.New("not applied: the answer was not yes")
+		return usagef("not applied: the answer was not yes")
 	}
 	return nil
 }

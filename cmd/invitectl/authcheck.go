@@ -10,14 +10,20 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/safetext"
 )
 
 func newAuthCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "auth",
-		Short: "Check the credentials invitectl would use",
+		Short: "Sign in with your own OAuth client, sign out, and check the credentials invitectl would use",
 	}
-	cmd.AddCommand(&cobra.Command{
+	login, logout := newAuthLoginCmd(a), newAuthLogoutCmd(a)
+	for _, c := range []*cobra.Command{login, logout} {
+		// They make and remove a profile's login: the profile need not exist.
+		c.Annotations = map[string]string{annotSetup: "lenient", annotInterrupt: "invitectl: sign-in abandoned"}
+	}
+	cmd.AddCommand(login, logout, &cobra.Command{
 		Use:   "check",
 		Short: "Show the identity, subject, scopes and customer, and prove them with one cheap read",
 		Long: `Shows which credentials, which acting administrator, which scopes and which
@@ -39,8 +45,15 @@ func runAuthCheck(ctx context.Context, a *app) error {
 	if err := invitations.ValidateCustomer(a.opts.customer); err != nil {
 		return usageError{err}
 	}
+	if err := a.startSandbox(); err != nil {
+		return err
+	}
 	_, id, err := auth.TokenSource(ctx, a.authOptions(scopes(true)))
-	fmt.Fprintf(out, "credentials  %s\n", describeIdentity(id, a.opts.sandbox))
+	a.identity = id
+	if a.configDir != "" {
+		fmt.Fprintf(out, "profile      %s\n", safetext.Terminal(a.profileName))
+	}
+	fmt.Fprintf(out, "credentials  %s\n", safetext.Terminal(describeIdentity(id, a.opts.sandbox, a.profileName)))
 	if id.Subject != "" {
 		fmt.Fprintf(out, "acting as    %s\n", id.Subject)
 	}
@@ -85,23 +98,43 @@ func runAuthCheck(ctx context.Context, a *app) error {
 	return nil
 }
 
-func describeIdentity(id auth.Identity, sandbox bool) string {
+// describeIdentity says which credentials invitectl uses, leaving out what
+// it does not know rather than saying "unknown".
+func describeIdentity(id auth.Identity, sandbox bool, profileName string) string {
 	switch {
 	case sandbox:
 		return "none (--sandbox: in-process emulator)"
 	case id.Mode == "none":
 		return "none (--endpoint without credentials: no authentication is sent)"
 	case id.Mode == "key":
-		return fmt.Sprintf("service-account key %s (%s), domain-wide delegation", id.Source, orUnknown(id.Principal))
+		return "service-account key " + id.Source + inParens(id.Principal, clientID(id.ClientID)) + ", domain-wide delegation"
 	case id.Mode == "impersonation":
-		return fmt.Sprintf("impersonating %s through IAM Credentials, as the caller of Application Default Credentials %s", id.Principal, orUnknown(id.Source))
+		return "impersonating " + id.Principal + " through IAM Credentials, as the caller of Application Default Credentials" + inParens(id.Source)
+	case id.Mode == "login":
+		return "your own login (invitectl auth login, profile " + profileName + ", OAuth client " + id.ClientID + "), stored in " + id.Source
+	case id.Source == "" && id.Principal == "":
+		return "Application Default Credentials: none found"
 	}
-	return strings.TrimSpace(fmt.Sprintf("Application Default Credentials %s (%s)", orUnknown(id.Source), orUnknown(id.Principal)))
+	return "Application Default Credentials" + inParens(id.Source) + inParens(id.Principal)
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
+func clientID(id string) string {
+	if id == "" {
+		return ""
 	}
-	return s
+	return "client ID " + id
+}
+
+// inParens is " (a, b)" of the parts that are known, or "".
+func inParens(parts ...string) string {
+	var known []string
+	for _, p := range parts {
+		if p != "" {
+			known = append(known, p)
+		}
+	}
+	if len(known) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(known, ", ") + ")"
 }

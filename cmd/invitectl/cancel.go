@@ -22,5 +22,5 @@ func cancelOne(ctx context.Context, c invitations.Client, email string) outcome 
 	if err != nil {
 		return failure(email, err)
 	}
-	return outcome{Email: email, Outcome: "cancelled", Detail: mutationDetail(res)}
+	return mutated(email, "cancelled", res)
 }

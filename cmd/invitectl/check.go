@@ -22,7 +22,7 @@ func checkOne(ctx context.Context, c invitations.Client, email string) outcome {
 	case err != nil:
 		return failure(email, err)
 	case ok:
-		return outcome{Email: email, Outcome: "invitable"}
+		return outcome{Email: email, Outcome: "invitable", Invitable: &ok}
 	}
-	return outcome{Email: email, Outcome: "not_invitable", Detail: "managed, already accepted, or no Google account"}
+	return outcome{Email: email, Outcome: "not_invitable", Invitable: &ok, Detail: "managed, already accepted, or no Google account"}
 }

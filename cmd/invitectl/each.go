@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,13 +20,143 @@ import (
 	"github.com/invitectl/invitectl/pkg/source"
 )
 
-// outcome is one address's answer in get, check, send and cancel.
+// outcome is one address's answer in get, check, send and cancel: a line
+// of the table, an object of the JSON array, a row of the CSV. Text that
+// came from the API or a file is escaped for a terminal and scrubbed of
+// credentials when the outcome is made.
 type outcome struct {
-	Email   string `json:"email"`
+	Email string `json:"email"`
+	// Outcome is what happened: found or not_found (get), invitable or
+	// not_invitable (check), sent (send), cancelled (cancel), skipped (the
+	// ledger held the send back), in_doubt (the call may have taken
+	// effect) or error.
 	Outcome string `json:"outcome"`
-	Detail  string `json:"detail,omitempty"`
-	failed  bool
-	cause   error
+	// State, MailsSentCount and UpdateTime are the invitation as the call
+	// returned it (get, send, cancel).
+	State          string `json:"state,omitempty"`
+	MailsSentCount *int64 `json:"mailsSentCount,omitempty"`
+	UpdateTime     string `json:"updateTime,omitempty"` // RFC 3339, UTC
+	// Invitable is isInvitableUser's answer (check).
+	Invitable *bool `json:"invitable,omitempty"`
+	// Operation is the long-running operation a send or cancel returned.
+	Operation string     `json:"operation,omitempty"`
+	Error     *callError `json:"error,omitempty"`
+	// Detail is a note for people: why nothing was found, what to do next.
+	Detail string `json:"detail,omitempty"`
+	failed bool
+	cause  error
+	// errText is the whole error as the table shows it.
+	errText string
+}
+
+// callError is a failed call as JSON and CSV show it.
+type callError struct {
+	Code    int    `json:"code,omitempty"`   // HTTP status; absent when no response came
+	Status  string `json:"status,omitempty"` // canonical status, such as FAILED_PRECONDITION
+	Message string `json:"message"`
+}
+
+// withInvitation fills the invitation's fields of o.
+func (o outcome) withInvitation(inv invitations.Invitation) outcome {
+	n := inv.MailsSentCount
+	o.State, o.MailsSentCount, o.UpdateTime = safetext.Terminal(string(inv.State)), &n, formatTime(inv.UpdateTime)
+	return o
+}
+
+// tableCells are the second and third columns of o's line in the table.
+func (o outcome) tableCells() (status, detail string) {
+	status = o.Outcome
+	var parts []string
+	switch {
+	case o.Outcome == "found":
+		status = o.State
+		parts = append(parts, fmt.Sprintf("mails=%d", *o.MailsSentCount), "updated="+o.UpdateTime)
+	case o.State != "":
+		parts = append(parts, "state="+o.State, fmt.Sprintf("mails=%d", *o.MailsSentCount))
+	}
+	if o.Operation != "" {
+		parts = append(parts, "operation="+o.Operation)
+	}
+	if o.errText != "" {
+		parts = append(parts, o.errText)
+	}
+	if o.Detail != "" {
+		parts = append(parts, o.Detail)
+	}
+	return status, strings.Join(parts, " ")
+}
+
+// csvHeader is the header of the single commands' CSV, one column per
+// field of outcome.
+var csvHeader = []string{"email", "outcome", "state", "mailsSentCount", "updateTime", "invitable", "operation", "errorCode", "errorStatus", "errorMessage", "detail"}
+
+func (o outcome) csvRow() []string {
+	row := []string{o.Email, o.Outcome, o.State, "", o.UpdateTime, "", o.Operation, "", "", "", o.Detail}
+	if o.MailsSentCount != nil {
+		row[3] = strconv.FormatInt(*o.MailsSentCount, 10)
+	}
+	if o.Invitable != nil {
+		row[5] = strconv.FormatBool(*o.Invitable)
+	}
+	if e := o.Error; e != nil {
+		if e.Code != 0 {
+			row[7] = strconv.Itoa(e.Code)
+		}
+		row[8], row[9] = e.Status, e.Message
+	}
+	return row
+}
+
+// outcomeWriter prints outcomes in one of the formats as they come: the
+// table and the CSV line by line, JSON as one array at the end.
+type outcomeWriter struct {
+	format string
+	w      io.Writer
+	colour palette
+	csv    *safetext.Writer
+	all    []outcome
+}
+
+func newOutcomeWriter(a *app, format string) *outcomeWriter {
+	ow := &outcomeWriter{format: format, w: a.io.out, colour: palette{on: a.io.colour()}}
+	if format == "csv" {
+		ow.csv = safetext.NewWriter(a.io.out) // formula-safe, and read back by plan -i
+		_ = ow.csv.Write(csvHeader)
+	}
+	return ow
+}
+
+func (ow *outcomeWriter) write(o outcome) error {
+	switch ow.format {
+	case "json":
+		ow.all = append(ow.all, o)
+	case "csv":
+		if err := ow.csv.Write(o.csvRow()); err != nil {
+			return err
+		}
+		return ow.csv.Flush()
+	default:
+		status, detail := o.tableCells()
+		_, err := fmt.Fprintln(ow.w, strings.TrimRight(fmt.Sprintf("%-40s %s %s",
+			safetext.Terminal(o.Email), ow.colour.cell(safetext.Terminal(status), 14), safetext.Terminal(detail)), " "))
+		return err
+	}
+	return nil
+}
+
+func (ow *outcomeWriter) close() error {
+	if ow.format != "json" {
+		return nil
+	}
+	if ow.all == nil {
+		ow.all = []outcome{}
+	}
+	b, err := json.MarshalIndent(ow.all, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(ow.w, string(b))
+	return err
 }
 
 // eachOptions are the flags of get, check, send and cancel.
@@ -51,7 +184,7 @@ type eachCmd struct {
 // on an authentication failure; other failures are printed and make the
 // command exit 3. Every argument and every row is checked before any call.
 func perAddress(ctx context.Context, a *app, args []string, o eachOptions, c eachCmd) error {
-	if err := checkFormat(o.format, "table", "json"); err != nil {
+	if err := checkFormat(o.format, "table", "json", "csv"); err != nil {
 		return err
 	}
 	emails, err := a.argAddresses(args)
@@ -83,31 +216,27 @@ func perAddress(ctx context.Context, a *app, args []string, o eachOptions, c eac
 		}
 		defer g.Close()
 	}
-	var results []outcome
+	w := newOutcomeWriter(a, o.format)
 	failed := 0
 	for _, e := range emails {
 		r := a.callOne(ctx, client, e, c, g)
 		if r.failed {
 			failed++
 		}
-		if o.format == "table" {
-			fmt.Fprintln(a.io.out, strings.TrimRight(fmt.Sprintf("%-40s %-14s %s",
-				safetext.Terminal(r.Email), safetext.Terminal(r.Outcome), safetext.Terminal(r.Detail)), " "))
+		if err := w.write(r); err != nil {
+			return err
 		}
-		results = append(results, r)
 		if invitations.IsAuth(r.cause) || invitations.IsDenied(r.cause) {
+			_ = w.close()
 			return r.cause
 		}
 		if ctx.Err() != nil {
+			_ = w.close()
 			return ctx.Err()
 		}
 	}
-	if o.format == "json" {
-		b, err := json.MarshalIndent(results, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(a.io.out, string(b))
+	if err := w.close(); err != nil {
+		return err
 	}
 	if failed > 0 {
 		return partialError{failed}
@@ -201,10 +330,19 @@ func (a *app) inputAddresses(ctx context.Context, f *inputFlags, ts oauth2.Token
 // commandOf is the command that does what a row asks for.
 var commandOf = map[source.Action]string{source.ActionInvite: "send", source.ActionCancel: "cancel"}
 
-// failure is the outcome of a failed call; its message is scrubbed of
+// failure is the outcome of a failed call; its messages are scrubbed of
 // credentials and escaped, as every message printed is.
 func failure(email string, err error) outcome {
-	return outcome{Email: email, Outcome: "error", Detail: safetext.Terminal(auth.Scrub(err.Error())), failed: true, cause: err}
+	text := safetext.Terminal(auth.Scrub(err.Error()))
+	ce := &callError{Message: text}
+	var e *invitations.Error
+	if errors.As(err, &e) {
+		ce.Code, ce.Status = e.HTTPCode, e.Status
+		if e.Message != "" {
+			ce.Message = safetext.Terminal(auth.Scrub(e.Message))
+		}
+	}
+	return outcome{Email: email, Outcome: "error", Error: ce, errText: text, failed: true, cause: err}
 }
 
 func newEachCmd(a *app, c eachCmd) *cobra.Command {
@@ -225,7 +363,7 @@ func newEachCmd(a *app, c eachCmd) *cobra.Command {
 			return perAddress(cmd.Context(), a, args, o, c)
 		},
 	}
-	cmd.Flags().StringVar(&o.format, "format", "table", "output: table or json")
+	cmd.Flags().StringVar(&o.format, "format", "table", "output: table, json or csv")
 	if c.mutates == ledger.Send {
 		cmd.Flags().BoolVar(&o.force, "force", false, "send even to addresses invitectl emailed within the last 72 hours or is emailing now")
 	}

@@ -48,6 +48,8 @@ wall-clock minutes with --quota-window fixed) and per day per project, and a
 call over it gets Google's 429 RESOURCE_EXHAUSTED with the limit in its
 google.rpc.ErrorInfo.`,
 		Args: usageArgs(cobra.NoArgs),
+		// Not apply's message: an emulator has no calls of its own in flight.
+		Annotations: map[string]string{annotInterrupt: "invitectl: stopping the emulator"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEmulator(cmd.Context(), a, o)
 		},

@@ -32,6 +32,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
+
 func testIO(out, errOut *syncBuffer, sigs chan os.Signal) ioStreams {
 	return ioStreams{in: strings.NewReader(""), out: out, errOut: errOut, getenv: func(string) string { return "" },
 		signals: func() (<-chan os.Signal, func()) { return sigs, func() {} }}

@@ -33,11 +33,14 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// usageArgs makes a cobra argument check report a usage error.
+// usageArgs makes a cobra argument check report a usage error, naming the
+// command without the program's name, which the printed error starts with
+// ("invitectl: get: requires at least 1 arg").
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return usageError{fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+			name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+			return usageError{fmt.Errorf("%s: %w", name, err)}
 		}
 		return nil
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -26,5 +25,5 @@ func getOne(ctx context.Context, c invitations.Client, email string) outcome {
 	case err != nil:
 		return failure(email, err)
 	}
-	return outcome{Email: email, Outcome: string(inv.State), Detail: fmt.Sprintf("mails=%d updated=%s", inv.MailsSentCount, formatTime(inv.UpdateTime))}
+	return outcome{Email: email, Outcome: "found"}.withInvitation(inv)
 }

@@ -41,13 +41,15 @@ func (f quotaFlag) Set(s string) error {
 
 func (quotaFlag) Type() string { return "quota" }
 
-// startSandbox serves an in-process emulator on a loopback port and points
-// the client at it. Its state lives as long as this command.
+// startSandbox serves the --sandbox emulator on a loopback port and points
+// the client at it, once, at the first call: a command that stops at a
+// mistake in its arguments prints no banner. Its state lives as long as
+// this command. Without --sandbox it does nothing.
 func (a *app) startSandbox() error {
-	world, err := loadWorld(a.opts.sandboxWorld)
-	if err != nil {
-		return usageError{err}
+	if a.world == nil || a.sandboxURL != "" {
+		return nil
 	}
+	world := *a.world
 	srv, err := emulator.New(world, emulator.Config{Latency: a.opts.sandboxLatency, Jitter: a.opts.sandboxLatency / 2, Seed: 1,
 		Quota: a.opts.sandboxQuota})
 	if err != nil {
@@ -64,10 +66,8 @@ func (a *app) startSandbox() error {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	a.opts.endpoint = "http://" + l.Addr().String()
-	if a.opts.customer == "" {
-		a.opts.customer = world.Customer
-	}
+	a.sandboxURL = "http://" + l.Addr().String()
+	a.opts.endpoint = a.sandboxURL
 	quota := ""
 	if a.opts.sandboxQuota.On() {
 		quota = ", quota " + a.opts.sandboxQuota.String()

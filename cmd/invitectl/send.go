@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/ledger"
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/source"
 )
 
@@ -28,16 +28,18 @@ func sendOne(ctx context.Context, c invitations.Client, email string) outcome {
 		o := failure(email, err)
 		if invitations.IsAmbiguous(err) {
 			o.Outcome = "in_doubt"
-			o.Detail += " (the email may have been sent: check with 'invitectl get' before sending again)"
+			o.Detail = "the email may have been sent: check with 'invitectl get' before sending again"
 		}
 		return o
 	}
-	return outcome{Email: email, Outcome: "sent", Detail: mutationDetail(res)}
+	return mutated(email, "sent", res)
 }
 
-func mutationDetail(res invitations.Result) string {
-	if res.Invitation == nil {
-		return res.Operation
+// mutated is the outcome of a send or cancel that succeeded.
+func mutated(email, what string, res invitations.Result) outcome {
+	o := outcome{Email: email, Outcome: what, Operation: safetext.Terminal(res.Operation)}
+	if res.Invitation != nil {
+		o = o.withInvitation(*res.Invitation)
 	}
-	return fmt.Sprintf("state=%s mails=%d operation=%s", res.Invitation.State, res.Invitation.MailsSentCount, res.Operation)
+	return o
 }

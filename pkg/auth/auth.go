@@ -1,7 +1,9 @@
 // Package auth turns invitectl's credential flags into an OAuth2 token
 // source: a service-account key with domain-wide delegation, keyless
-// impersonation of a service account, Application Default Credentials, or
-// nothing for an emulator. Tokens live in memory only.
+// impersonation of a service account, the administrator's own login stored
+// by `invitectl auth login`, Application Default Credentials, or nothing
+// for an emulator. Access tokens live in memory only; a stored login's
+// refresh token lives in a file readable by its owner only.
 package auth
 
 import (
@@ -13,7 +15,6 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
@@ -49,6 +50,10 @@ type Options struct {
 	// AuthEndpoint, when set, replaces Google's token and IAM Credentials
 	// hosts (an emulator or a test proxy).
 	AuthEndpoint string
+	// Login is the file of the stored login of the profile in use
+	// (`invitectl auth login`); it is used when no credential is named, and
+	// with an Endpoint only when it was made against an emulator.
+	Login string
 	// Scopes to ask for.
 	Scopes []string
 	// Transport carries token requests; nil means http.DefaultTransport.
@@ -62,11 +67,14 @@ type Options struct {
 // Identity says what will authenticate, for `auth check` and logs. It
 // holds no secret.
 type Identity struct {
-	Mode      string   `json:"mode"`                // none, key, impersonation, adc
-	Principal string   `json:"principal,omitempty"` // service account or user
-	Subject   string   `json:"subject,omitempty"`
-	Source    string   `json:"source,omitempty"` // key file or ADC file
-	Scopes    []string `json:"scopes,omitempty"`
+	Mode      string `json:"mode"`                // none, key, impersonation, login, adc
+	Principal string `json:"principal,omitempty"` // service account or user
+	Subject   string `json:"subject,omitempty"`
+	Source    string `json:"source,omitempty"` // key file, stored login or ADC file
+	// ClientID is the OAuth client ID: a key's numeric client ID, which
+	// domain-wide delegation is granted to, or a login's OAuth client.
+	ClientID string   `json:"clientId,omitempty"`
+	Scopes   []string `json:"scopes,omitempty"`
 }
 
 // Error is a setup problem with its fix; the CLI exits 4 on it.
@@ -102,6 +110,19 @@ func TokenSource(ctx context.Context, o Options) (oauth2.TokenSource, Identity, 
 	case o.ImpersonateServiceAccount != "":
 		id.Mode, id.Principal = "impersonation", o.ImpersonateServiceAccount
 		return impersonation(ctx, o, id)
+	}
+	if o.Login != "" {
+		l, ok, err := LoadLogin(o.Login)
+		if err != nil {
+			return nil, id, &Error{Problem: "stored login: " + err.Error(), Fix: "run 'invitectl auth login' again, or 'invitectl auth logout'", Err: err}
+		}
+		// An emulator must not receive, nor make invitectl refresh, a
+		// login of Google's.
+		if ok && (o.Endpoint == "" || !l.googleToken()) {
+			return login(ctx, o, l, id)
+		}
+	}
+	switch {
 	case o.Endpoint != "" && o.Getenv("GOOGLE_APPLICATION_CREDENTIALS") == "":
 		// An emulator: no credential named anywhere, so none is sent.
 		id.Mode, id.Subject, id.Scopes = "none", "", nil
@@ -134,14 +155,10 @@ type redirect struct {
 }
 
 func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
-	for _, h := range googleAuthHosts {
-		if req.URL.Host == h {
-			req = req.Clone(req.Context())
-			req.URL.Scheme, req.URL.Host = r.to.Scheme, r.to.Host
-			req.URL.Path = strings.TrimSuffix(r.to.Path, "/") + req.URL.Path
-			req.Host = r.to.Host
-			break
-		}
+	if isGoogleAuthHost(req.URL.Host) {
+		req = req.Clone(req.Context())
+		retarget(req.URL, r.to)
+		req.Host = r.to.Host
 	}
 	return r.base.RoundTrip(req)
 }
@@ -156,6 +173,7 @@ func keyFile(ctx context.Context, o Options, id Identity) (oauth2.TokenSource, I
 	var kf struct {
 		Type        string `json:"type"`
 		ClientEmail string `json:"client_email"`
+		ClientID    string `json:"client_id"`
 	}
 	if err := json.Unmarshal(b, &kf); err != nil {
 		return nil, id, &Error{Problem: fmt.Sprintf("key file %s is not JSON: %v", o.Credentials, err),
@@ -165,7 +183,7 @@ func keyFile(ctx context.Context, o Options, id Identity) (oauth2.TokenSource, I
 		return nil, id, &Error{Problem: fmt.Sprintf("key file %s holds %q credentials, not a service-account key", o.Credentials, kf.Type),
 			Fix: "pass a service-account JSON key to --credentials; for your own login use Application Default Credentials (no credential flag)"}
 	}
-	id.Principal = kf.ClientEmail
+	id.Principal, id.ClientID = kf.ClientEmail, kf.ClientID
 	if o.Subject == "" {
 		return nil, id, missingSubject()
 	}
@@ -173,7 +191,7 @@ func keyFile(ctx context.Context, o Options, id Identity) (oauth2.TokenSource, I
 	if err != nil {
 		return nil, id, &Error{Problem: fmt.Sprintf("key file %s: %v", o.Credentials, err), Fix: "download a new JSON key for the service account"}
 	}
-	return oauth2.ReuseTokenSource(nil, creds.TokenSource), id, nil
+	return oauth2.ReuseTokenSource(nil, annotated{creds.TokenSource, id}), id, nil
 }
 
 func missingSubject() error {
@@ -218,8 +236,33 @@ func impersonation(ctx context.Context, o Options, id Identity) (oauth2.TokenSou
 		return nil, id, &Error{Problem: fmt.Sprintf("impersonate %s: %v", o.ImpersonateServiceAccount, err),
 			Fix: "grant your identity roles/iam.serviceAccountTokenCreator on the service account"}
 	}
-	return oauth2.ReuseTokenSource(nil, refusals{ts}), id, nil
+	return oauth2.ReuseTokenSource(nil, annotated{refusals{ts}, id}), id, nil
 }
+
+// annotated says, with every token it fails to get, which credentials
+// failed, so that Explain can name the fix (the client ID that domain-wide
+// delegation must list, the login to renew).
+type annotated struct {
+	ts oauth2.TokenSource
+	id Identity
+}
+
+func (a annotated) Token() (*oauth2.Token, error) {
+	tok, err := a.ts.Token()
+	if err != nil {
+		return nil, &TokenFailure{Identity: a.id, Err: err}
+	}
+	return tok, nil
+}
+
+// TokenFailure is a token the credentials of Identity could not get.
+type TokenFailure struct {
+	Identity Identity
+	Err      error
+}
+
+func (e *TokenFailure) Error() string { return e.Err.Error() }
+func (e *TokenFailure) Unwrap() error { return e.Err }
 
 // refusals makes the impersonate package's token failures, which are plain
 // errors carrying the endpoint's status and body, into the
@@ -251,7 +294,7 @@ func adc(ctx context.Context, o Options, id Identity) (oauth2.TokenSource, Ident
 		return nil, id, err
 	}
 	id.Source, id.Principal = adcID.Source, adcID.Principal
-	return ts, id, nil
+	return annotated{ts, id}, id, nil
 }
 
 // findADC reads the ADC file. A service account found there acts as subject;

@@ -139,6 +139,13 @@ func TestExplain(t *testing.T) {
 		{&invitations.Error{HTTPCode: 403, Reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}, "lacks the scope"},
 		{&invitations.Error{HTTPCode: 403, Status: "PERMISSION_DENIED"}, "administrator"},
 		{&invitations.Error{HTTPCode: 401}, "expired or revoked"},
+		// What the credentials were changes the advice.
+		{&TokenFailure{Identity: Identity{Mode: "key", ClientID: "1234567890"}, Err: tokenErr("unauthorized_client", "")}, "add client ID 1234567890 (the service account's numeric OAuth2 client ID)"},
+		{&TokenFailure{Identity: Identity{Mode: "impersonation"}, Err: tokenErr("unauthorized_client", "")}, "the service account's client ID (its numeric OAuth2 client ID: IAM & Admin"},
+		{WithIdentity(&invitations.Error{HTTPCode: 401}, Identity{Mode: "none"}), "No credentials were used"},
+		{WithIdentity(&invitations.Error{HTTPCode: 401}, Identity{Mode: "login"}), "run 'invitectl auth login' again"},
+		{&TokenFailure{Identity: Identity{Mode: "login"}, Err: tokenErr("invalid_grant", "Token has been expired or revoked.")}, "Your stored login was refused (Token has been expired or revoked.)"},
+		{WithIdentity(&invitations.Error{HTTPCode: 403, Reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}, Identity{Mode: "login"}), "Your stored login lacks the scope"},
 	}
 	for _, tc := range cases {
 		if got := Explain(tc.err); !strings.Contains(got, tc.want) {

@@ -73,3 +73,125 @@ func TestMeter(t *testing.T) {
 		t.Fatalf("smoothed rate %v, want 70", r)
 	}
 }
+
+// applyStatus is what apply shows: its line is about 140 columns whole.
+func applyStatus(done int) Status {
+	return Status{Done: done, Total: 12000, Failed: 3, Rate: 9.8, Count: done,
+		Note: "(calls/s; calls 4523, retries 12, quota errors 2, write limit 10.0/s), 4 waiting to settle"}
+}
+
+func TestFit(t *testing.T) {
+	s := applyStatus(4500)
+	whole := Format("applying", s, 10*time.Minute, true)
+	if n := len([]rune(whole)); n < 130 {
+		t.Fatalf("the whole line is %d columns: the test proves nothing", n)
+	}
+	cases := []struct {
+		limit int
+		want  string
+	}{
+		{200, whole},
+		// The note is cut first, and kept as far as it fits.
+		{120, "applying [=========               ] 4500/12000 (37%) 9.8/s 3 failed ETA 12m45s elapsed 10m0s (calls/s; calls 4523, retr…"},
+		// Too little room for any of the note: it goes; then the bar.
+		{79, "applying 4500/12000 (37%) 9.8/s 3 failed ETA 12m45s elapsed 10m0s"},
+		// Then the elapsed time, the ETA and the rate.
+		{39, "applying 4500/12000 (37%) 3 failed"},
+		// At last the line itself is cut.
+		{20, "applying 4500/12000…"},
+	}
+	for _, tc := range cases {
+		got := Fit("applying", s, 10*time.Minute, tc.limit)
+		if got != tc.want {
+			t.Errorf("limit %d:\ngot  %q\nwant %q", tc.limit, got, tc.want)
+		}
+		if n := len([]rune(got)); n > tc.limit {
+			t.Errorf("limit %d: %d columns", tc.limit, n)
+		}
+	}
+}
+
+func TestColumns(t *testing.T) {
+	for width, want := range map[int]int{0: 79, -1: 79, 1: 1, 40: 39, 80: 79, 200: 199} {
+		if got := Columns(width); got != want {
+			t.Errorf("Columns(%d) = %d, want %d", width, got, want)
+		}
+	}
+}
+
+// fakeTerminal is a terminal of a settable width that records what is
+// written to it.
+type fakeTerminal struct {
+	lockedBuffer
+	mu    sync.Mutex
+	width int
+}
+
+func (f *fakeTerminal) Width() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.width
+}
+
+func (f *fakeTerminal) resize(w int) {
+	f.mu.Lock()
+	f.width = w
+	f.mu.Unlock()
+}
+
+// redraws splits what a printer wrote on a terminal into its redrawn lines.
+func redraws(t *testing.T, out string) []string {
+	t.Helper()
+	if !strings.HasPrefix(out, "\r") || !strings.HasSuffix(out, "\n") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("not a redrawn line ending in one newline: %q", out)
+	}
+	return strings.Split(strings.TrimSuffix(out[1:], "\n"), "\r")
+}
+
+// TestPrinterFitsTheTerminal redraws apply's line on terminals of 40, 80
+// and 200 columns, one shrinking while it runs: no redraw reaches the last
+// column, so none wraps.
+func TestPrinterFitsTheTerminal(t *testing.T) {
+	for _, width := range []int{40, 80, 200, 0} {
+		term := &fakeTerminal{width: width}
+		var mu sync.Mutex
+		done := 0
+		p := Start(term, true, "applying", 0, func() Status {
+			mu.Lock()
+			defer mu.Unlock()
+			done += 500
+			return applyStatus(done)
+		})
+		time.Sleep(650 * time.Millisecond) // three redraws at 200 ms
+		p.Stop()
+		lines := redraws(t, term.String())
+		if len(lines) < 3 {
+			t.Fatalf("width %d: %d redraws, want at least 3", width, len(lines))
+		}
+		limit := width - 1
+		if width == 0 {
+			limit = DefaultWidth - 1
+		}
+		for _, l := range lines {
+			if n := len([]rune(l)); n > limit {
+				t.Errorf("width %d: a redraw of %d columns: %q", width, n, l)
+			}
+			if !strings.HasPrefix(l, "applying") {
+				t.Errorf("width %d: %q", width, l)
+			}
+		}
+	}
+
+	// A terminal made narrower while the line is drawn: the blanking of
+	// the longer line stays within the new width.
+	term := &fakeTerminal{width: 200}
+	p := Start(term, true, "applying", 0, func() Status { return applyStatus(10) })
+	time.Sleep(250 * time.Millisecond)
+	term.resize(40)
+	time.Sleep(250 * time.Millisecond)
+	p.Stop()
+	lines := redraws(t, term.String())
+	if n := len([]rune(lines[len(lines)-1])); n > 39 {
+		t.Errorf("after shrinking to 40 columns, a redraw of %d: %q", n, lines[len(lines)-1])
+	}
+}
