@@ -145,7 +145,7 @@ func ReadSheet(ctx context.Context, url string, cfg SheetsConfig, opts Options, 
 	}
 	info.SHA256 = sum
 	in := &sheetRecords{values: vr.Values, first: firstRow(vr.Range)}
-	info.Rows, err = runRecords(in, url, opts, fn)
+	info.Rows, info.Columns, err = runRecords(in, url, opts, fn)
 	return info, err
 }
 
