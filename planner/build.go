@@ -218,6 +218,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 		return hdr, ctx.Err()
 	}
 	hdr.Source = Source{Path: info.Path, SHA256: info.SHA256, Rows: info.Rows, Format: info.Format}
+	hdr.Columns = info.Columns
 
 	if cfg.Policy.Prune && cfg.Policy.Action == WantInvite {
 		for _, it := range pruned(listed) {
@@ -255,7 +256,7 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 // in the listing; done stays nil when a check is needed.
 func newSlot(t source.Target, p Policy, x *index) *slot {
 	// Detail says why a row is invalid, or what cleaning its cell removed.
-	s := &slot{item: Item{Row: t.Row, Email: t.Email, Detail: t.Detail}, email: t.Email, done: closed}
+	s := &slot{item: Item{Row: t.Row, Email: t.Email, Detail: t.Detail, Columns: t.Columns}, email: t.Email, done: closed}
 	switch t.Reason {
 	case "":
 	case source.ReasonDuplicate:
@@ -271,6 +272,9 @@ func newSlot(t source.Target, p Policy, x *index) *slot {
 		return s
 	case source.ActionInvite:
 		s.want = WantInvite
+		if t.Resend {
+			s.want = WantResend
+		}
 	case source.ActionCancel:
 		s.want = WantCancel
 	default:
