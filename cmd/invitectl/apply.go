@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +33,8 @@ type applyFlags struct {
 	noRefresh     bool
 	settleDelay   time.Duration
 	maxPlanAge    time.Duration
+	limit         int
+	yesPrune      bool
 }
 
 func (f *applyFlags) register(fs *pflag.FlagSet, withReadQPS bool) {
@@ -47,8 +48,10 @@ func (f *applyFlags) register(fs *pflag.FlagSet, withReadQPS bool) {
 	fs.BoolVar(&f.retryInDoubt, "retry-in-doubt", false, "read back items an earlier run left in_doubt and retry those provably not done")
 	fs.BoolVar(&f.retryRejected, "retry-rejected", false, "call again for items an earlier run ended rejected (refused for that address)")
 	fs.BoolVar(&f.noRefresh, "no-refresh", false, "skip reading the invitations' current states before the first call (changes since the plan then go unnoticed)")
-	fs.DurationVar(&f.settleDelay, "settle-delay", executor.DefaultSettleDelay, "after a call whose outcome is unknown (timeout, reset, 5xx, a killed run), how long from its intent until a read-back showing no change proves it did not happen")
-	fs.DurationVar(&f.maxPlanAge, "max-plan-age", 0, "refuse a plan older than this (default: warn after 24h)")
+	durationVar(fs, &f.settleDelay, "settle-delay", executor.DefaultSettleDelay, "after a call whose outcome is unknown (timeout, reset, 5xx, a killed run), how long from its intent until a read-back showing no change proves it did not happen")
+	durationVar(fs, &f.maxPlanAge, "max-plan-age", 0, "refuse a plan older than this (default: warn after 24h)")
+	fs.IntVar(&f.limit, "limit", 0, "act on at most this many send and cancel items in this run (a pilot, or a daily batch); the rest wait for the next apply or resume (exit 5 while some are left)")
+	fs.BoolVar(&f.yesPrune, "yes-prune", false, "confirm a --prune plan that cancels more than 20% of the customer's sent invitations or more than 50")
 }
 
 func (f *applyFlags) check() error {
@@ -61,6 +64,8 @@ func (f *applyFlags) check() error {
 		return usagef("--max-plan-age must not be negative")
 	case f.settleDelay < 0:
 		return usagef("--settle-delay must not be negative")
+	case f.limit < 0:
+		return usagef("--limit must not be negative")
 	}
 	return nil
 }
@@ -77,10 +82,16 @@ second call, so nobody is emailed twice. Interrupt with Ctrl-C and continue
 later with 'invitectl resume RESULTS' (or apply again). At the end the results
 are printed and written as RESULTS.csv beside the journal.
 
+With --limit N a run acts on at most N items (a pilot, or a daily batch);
+apply or resume again for the next ones.
+
 Exit codes: 0 every item done or skipped, 3 some rejected, failed or in doubt,
-4 authentication, 130 interrupted, 2 a plan or journal that cannot be used.`,
+5 this batch is done but --limit left items for the next run, 4
+authentication, 130 interrupted, 2 a plan or journal that cannot be used.`,
 		Example: `  invitectl apply plan.jsonl
-  invitectl apply plan.jsonl --yes --write-qps 5`,
+  invitectl apply plan.jsonl --yes --write-qps 5
+  invitectl apply plan.jsonl --limit 10          # a pilot
+  invitectl apply plan.jsonl --yes --limit 500   # one daily batch, from cron`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -133,10 +144,16 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 			for _, w := range r.Warnings {
 				fmt.Fprintln(a.io.errOut, "warning: "+w)
 			}
-			if !confirm || f.yes {
+			if !confirm {
 				return nil
 			}
-			return a.confirm(r.Plan.Header, r.Plan.Summary, planPath)
+			if err := a.confirmPrune(r.Plan.Header, r.Plan.Summary, planPath, f.yesPrune); err != nil {
+				return err
+			}
+			if f.yes {
+				return nil
+			}
+			return a.confirm(r.Plan.Header, r.Plan.Summary, planPath, f.limit)
 		},
 	})
 	var usage *executor.UsageError
@@ -163,7 +180,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	retry := pace.Policy{}
 	var moved map[string]string
 	if !f.noRefresh {
-		ref, err := executor.Refresh(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, run.ToRefresh(f.retryRejected))
+		ref, err := executor.RefreshUpTo(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, run.ToRefresh(f.retryRejected), f.limit)
 		if err != nil {
 			return err
 		}
@@ -190,7 +207,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		Client: client, Journal: j, Resume: run.Resume, Write: write, Read: read, Retry: retry,
 		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, RetryRejected: f.retryRejected, Logger: a.logger,
 		Ledger: run.Ledger, Source: run.Source, PlanCreated: h.CreatedAt, Moved: moved, SettleDelay: f.settleDelay,
-		Judge: invitations.NewJudge(invitations.Probe(client, invitations.PacedReads(read, retry))),
+		Judge: invitations.NewJudge(invitations.Probe(client, invitations.PacedReads(read, retry))), Limit: f.limit,
 	}, run.Items(), &stats)
 	pr.Stop()
 
@@ -217,22 +234,32 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	case runErr != nil:
 		return runErr
 	case results.NeedAttention > 0: // this run's problems and those earlier runs left
+		if left := stats.Deferred.Load(); left > 0 {
+			fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
+		}
 		return partialError{results.NeedAttention}
+	case stats.Deferred.Load() > 0:
+		left := stats.Deferred.Load()
+		fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
+		return moreError{int(left)}
 	}
 	return nil
 }
 
 // confirm shows what the plan will do and asks on a terminal; without one
 // it refuses: nobody is emailed without an explicit yes.
-func (a *app) confirm(h planner.Header, sum planner.Summary, path string) error {
+func (a *app) confirm(h planner.Header, sum planner.Summary, path string, limit int) error {
 	if !a.io.stdinTTY {
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
 	fmt.Fprintf(a.io.errOut, "Plan %s for customer %s: %d invitation email(s) to send, %d invitation(s) to cancel, %d row(s) with nothing to do.\n",
 		path, h.Customer, sum.Send, sum.Cancel, sum.None)
+	if limit > 0 && sum.Send+sum.Cancel > limit {
+		fmt.Fprintf(a.io.errOut, "This run acts on at most %d of them (--limit); the rest wait for the next run.\n", limit)
+	}
 	fmt.Fprint(a.io.errOut, "Apply it? Type yes to continue: ")
-	line, err := bufio.NewReader(a.io.in).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	line, err := readLine(a.io.in)
+	if err != nil {
 		return err
 	}
 	if strings.TrimSpace(strings.ToLower(line)) != "yes" {

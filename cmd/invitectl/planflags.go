@@ -134,24 +134,26 @@ type planFlags struct {
 	trustList        bool
 	readQPS          float64
 	lagWindow        time.Duration
+	maxMails         int64
 }
 
 func (p *planFlags) register(f *pflag.FlagSet) {
 	p.inputFlags.register(f, "the campaign: a file (CSV, TSV, a list of addresses, a Sheets or Excel download, an Admin console export, GAM output), - for standard input, "+
 		"sheets://SPREADSHEET_ID[/RANGE] or a Google Sheets URL; or give it as the argument")
 	f.StringVar(&p.action, "action", "invite", "what rows without an action column ask for: invite or cancel")
-	f.DurationVar(&p.resendAfter, "resend-after", 0, "re-send INVITED invitations not updated for this long (e.g. 168h); 0 never re-sends")
+	durationVar(f, &p.resendAfter, "resend-after", 0, "re-send INVITED invitations not updated for this long (e.g. 7d or 168h); 0 never re-sends")
 	f.BoolVar(&p.reinviteDeclined, "reinvite-declined", false, "send again to people who declined")
+	f.Int64Var(&p.maxMails, "max-mails", 0, "never plan a send to an address that has had this many emails already (none/max_mails); 0: no cap")
 	f.BoolVar(&p.prune, "prune", false, "cancel sent invitations the input does not name (invite campaigns only)")
 	f.BoolVar(&p.trustList, "trust-list", false, "take listed NOT_YET_SENT accounts as invitable without asking isInvitableUser")
 	f.Float64Var(&p.readQPS, "read-qps", defaultReadQPS, "API reads per second (list, isInvitableUser, get)")
-	f.DurationVar(&p.lagWindow, "lag-window", planner.DefaultLagWindow, "how long after invitectl's own send or cancel the listing is assumed not to show it: such addresses are not sent to again (recently_sent)")
+	durationVar(f, &p.lagWindow, "lag-window", planner.DefaultLagWindow, "how long after invitectl's own send or cancel the listing is assumed not to show it: such addresses are not sent to again (recently_sent)")
 }
 
 func (p *planFlags) policy() (planner.Policy, error) {
 	pol := planner.Policy{
 		Action: planner.Wanted(p.action), ResendAfter: planner.Duration(p.resendAfter),
-		ReinviteDeclined: p.reinviteDeclined, Prune: p.prune, TrustList: p.trustList,
+		ReinviteDeclined: p.reinviteDeclined, Prune: p.prune, TrustList: p.trustList, MaxMails: p.maxMails,
 	}
 	switch {
 	case pol.Action != planner.WantInvite && pol.Action != planner.WantCancel:
@@ -160,6 +162,8 @@ func (p *planFlags) policy() (planner.Policy, error) {
 		return pol, usagef("--resend-after must not be negative")
 	case p.prune && pol.Action != planner.WantInvite:
 		return pol, usagef("--prune applies to invite campaigns only")
+	case p.maxMails < 0:
+		return pol, usagef("--max-mails must not be negative")
 	case p.readQPS < 0:
 		return pol, usagef("--read-qps must not be negative")
 	case p.lagWindow < 0:
