@@ -17,6 +17,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
 )
@@ -269,20 +270,23 @@ func (a *app) confirm(h planner.Header, sum planner.Summary, path string, limit 
 }
 
 // writeResults prints the summary of the whole journal and writes
-// RESULTS.csv beside it.
+// RESULTS.csv beside it: every plan item, pending ones included.
 func (a *app) writeResults(journal string) (report.Summary, error) {
-	st, err := report.Read(journal)
+	res, err := report.OpenResults(journal)
 	if err != nil {
 		return report.Summary{}, err
 	}
+	if res.Warning != "" {
+		fmt.Fprintln(a.io.errOut, "warning: "+safetext.Terminal(res.Warning))
+	}
 	csvPath := strings.TrimSuffix(journal, ".jsonl") + ".csv"
-	if err := atomicfile.WriteFile(csvPath, func(w io.Writer) error { return report.WriteCSV(w, st) }); err != nil {
+	if err := atomicfile.WriteFile(csvPath, func(w io.Writer) error { return report.WriteCSV(w, res) }); err != nil {
 		return report.Summary{}, err
 	}
-	sum := report.Summarize(st)
-	if err := report.WriteTable(a.io.out, sum); err != nil {
+	sum := res.Summarize()
+	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil {
 		return sum, err
 	}
-	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", journal, csvPath)
+	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", safetext.Terminal(journal), safetext.Terminal(csvPath))
 	return sum, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -108,11 +107,7 @@ func (a *app) load(ctx context.Context, f *inputFlags, ts oauth2.TokenSource) (*
 			return source.Read(a.io.in, stdinName, opts, fn)
 		}
 	case source.IsSheetsURL(f.input):
-		var rt http.RoundTripper = invitations.NewTransport()
-		if ts != nil {
-			rt = &oauth2.Transport{Source: ts, Base: rt}
-		}
-		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: &http.Client{Transport: rt}}
+		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: authedClient(ts)}
 		read = func(fn func(source.Target) error) (source.Info, error) {
 			return source.ReadSheet(ctx, f.input, cfg, opts, fn)
 		}
