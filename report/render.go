@@ -112,24 +112,34 @@ func itoa(n int) string {
 }
 
 // WriteJSON writes {"summary": ..., "items": [...]}, the items as
-// Results.Each gives them (with their explanation), one per line, streaming
-// them rather than building the document.
+// Results.Each gives them, with their explanation (see WriteDocument).
 func WriteJSON(w io.Writer, r *Results) error {
+	return WriteDocument(w, r.Summarize(), func(fn func(Item) error) error {
+		return r.Each(func(it Item) error {
+			it.Explanation = planner.Explain(it.Reason)
+			return fn(it)
+		})
+	})
+}
+
+// WriteDocument writes {"summary": summary, "items": [...]}, the items
+// each gives one per line, streaming them rather than building the
+// document (a plan may have a million items).
+func WriteDocument[T any](w io.Writer, summary any, each func(func(T) error) error) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	if _, err := io.WriteString(w, `{"summary":`); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
-	if err := enc.Encode(r.Summarize()); err != nil {
+	if err := enc.Encode(summary); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	sep := `,"items":[` + "\n"
-	err := r.Each(func(it Item) error {
+	err := each(func(it T) error {
 		if _, err := io.WriteString(w, sep); err != nil {
 			return err
 		}
 		sep = ","
-		it.Explanation = planner.Explain(it.Reason)
 		return enc.Encode(it)
 	})
 	if err == nil && sep != "," {
