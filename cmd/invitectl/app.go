@@ -162,6 +162,7 @@ interruption.`,
 		newApplyCmd(a),
 		newResumeCmd(a),
 		newReportCmd(a),
+		newStatusCmd(a),
 		newAuthCmd(a),
 	)
 	return root

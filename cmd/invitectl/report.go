@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invitectl/invitectl/pkg/atomicfile"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/report"
 )
@@ -71,8 +70,5 @@ func runReport(ctx context.Context, a *app, journal string, o reportOptions, toS
 		}
 		return report.WriteTable(w, res.Summarize(), a.width())
 	}
-	if o.output != "" {
-		return atomicfile.WriteFile(o.output, write)
-	}
-	return write(a.io.out)
+	return a.output(o.output, write)
 }

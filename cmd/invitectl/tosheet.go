@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 
+	"github.com/invitectl/invitectl/pkg/atomicfile"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/spreadsheet"
 )
@@ -56,4 +58,13 @@ func (a *app) writeSheet(ctx context.Context, title, tab string, rows spreadshee
 	}
 	fmt.Fprintln(a.io.out, url)
 	return nil
+}
+
+// output runs write on the file named by -o (written whole, 0600), or on
+// stdout.
+func (a *app) output(path string, write func(io.Writer) error) error {
+	if path != "" {
+		return atomicfile.WriteFile(path, write)
+	}
+	return write(a.io.out)
 }
