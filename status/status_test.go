@@ -86,10 +86,10 @@ func TestFunnel(t *testing.T) {
 		{Email: "b@example.org", State: "ACCEPTED", Mails: 1},
 		{Email: "c@example.org", State: "DECLINED", Mails: 1},
 		{Email: "d@example.org", State: "NOT_YET_SENT", Mails: 1}, // cancelled by wave 2
-		{Email: "e@example.org", Kind: "managed"},                  // gone
-		{Email: "f@example.org", Recent: true},                     // sent just now, hidden
-		{Email: "g@example.org", Recent: true},                     // sent days ago, still hidden: gone
-		{Email: "h@example.org"},                                   // pending: not sent yet
+		{Email: "e@example.org", Kind: "managed"},                 // gone
+		{Email: "f@example.org", Recent: true},                    // sent just now, hidden
+		{Email: "g@example.org", Recent: true},                    // sent days ago, still hidden: gone
+		{Email: "h@example.org"},                                  // pending: not sent yet
 	}}
 	srv, err := emulator.New(w, emulator.Config{SendVisibilityLag: time.Hour})
 	if err != nil {
