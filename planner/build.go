@@ -320,6 +320,12 @@ func (s *slot) ledger(c ledger.Call, since time.Time) {
 		}
 		s.note(fmt.Sprintf("%s has a %s with no outcome since %s%s", c.Source.Describe(), c.Action, c.At.Format(time.RFC3339), next))
 	case c.At.Before(since):
+	case s.item.Reason == ReasonResendRequested && c.Action == ledger.Send:
+		// The export's Yes asks for one more email, not one per plan: a
+		// send invitectl made lately has answered it, even though the
+		// listing shows it (the same export planned again).
+		s.item.Action, s.item.Reason = ActionNone, ReasonRecentlySent
+		s.note(fmt.Sprintf("invitectl sent to it at %s (%s): the export's re-send request counts as done; plan again after --lag-window, or 'invitectl send --force'", c.At.Format(time.RFC3339), c.Source.Describe()))
 	case s.inv != nil && !s.inv.UpdateTime.Before(c.At.Add(-listingSkew)):
 		// The listing already shows the call (or something after it).
 	default:

@@ -28,7 +28,7 @@ var Reasons = []ReasonText{
 	{ReasonNotInInput, "cancel", "a sent invitation the input does not name: --prune cancels it"},
 	{ReasonCheckFailed, "none", "isInvitableUser kept failing (network, quota, 5xx): plan again to retry"},
 	{ReasonCheckRefused, "none", "the API refused the check for this address alone (400, 403, 404): see why"},
-	{ReasonRecentlySent, "none", "invitectl emailed it within --lag-window; the API does not show it yet"},
+	{ReasonRecentlySent, "none", "invitectl emailed it within --lag-window (the API may not show it yet)"},
 	{ReasonRecentlyCancelled, "none", "invitectl cancelled it within --lag-window; the API does not show it yet"},
 	{ReasonInFlight, "none; skipped", "another invitectl run has a call for it with no outcome yet: resume that run"},
 	{ReasonInvalidEmail, "none", "not a valid address (the detail says why)"},
