@@ -16,12 +16,13 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/api/sheets/v4"
 
+	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/pace"
 )
 
 // Scope is what writing needs: drive.file reaches only the spreadsheets its
 // caller creates, the narrowest scope that can create one.
-const Scope = "https://www.googleapis.com/auth/drive.file"
+const Scope = auth.ScopeDriveFile
 
 // MaxCells is the most cells a spreadsheet holds.
 const MaxCells = 10_000_000
