@@ -99,6 +99,7 @@ func renderCSV(w io.Writer, r *FileReader) error {
 		if it.Invitable != nil {
 			cells[8] = strconv.FormatBool(*it.Invitable)
 		}
+		it.Observed = nil // in its own columns already
 		cells[9] = itemNote(it)
 		for i, c := range cols {
 			cells[len(CSVHeader)+i] = it.Columns.Get(c)

@@ -184,11 +184,11 @@ func TestTableNextStepsFit(t *testing.T) {
 		}
 		out := buf.String()
 		for _, want := range []string{
-			"Next steps:", "pending", "invitectl resume " + journal + "' continues",
-			"in_doubt", "--retry-in-doubt", "invitectl get EMAIL", "nothing was sent",
+			"Next steps:", "pending", "\n" + strings.Repeat(" ", 21) + "invitectl resume " + journal + "\n",
+			"in_doubt", "invitectl resume " + journal + " --retry-in-doubt\n", "invitectl get EMAIL", "nothing was sent",
 			"Reasons:", planner.Explain(planner.ReasonAccepted),
 		} {
-			if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
+			if !strings.Contains(out, want) && !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 				t.Errorf("width %d: the table lacks %q:\n%s", width, want, out)
 			}
 		}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/table"
@@ -193,31 +193,56 @@ func WriteTable(w io.Writer, s Summary, width int) error {
 	return nil
 }
 
-// writeNextSteps says what to do about each kind of item a run left.
+// writeNextSteps says what to do about each kind of item a run left: in
+// words, wrapped to width, then the command on a line of its own, whole, to
+// be copied.
 func writeNextSteps(w io.Writer, s Summary, width int) error {
 	j := s.Journal
 	if j == "" {
 		j = "RESULTS"
 	}
 	j = safetext.Terminal(j)
-	tb := table.Table{Width: width, Indent: "  "}
-	step := func(label string, n int, text string) {
-		if n > 0 {
-			tb.Row(label, strconv.Itoa(n), text)
+	type step struct {
+		label   string
+		n       int
+		text    string
+		command string
+	}
+	steps := []step{
+		{OutcomePending, s.ByOutcome[OutcomePending], "not taken up yet; go on (in batches with --limit N):", "invitectl resume " + j},
+		{OutcomeInDoubt, s.ByOutcome[OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", "invitectl resume " + j + " --retry-in-doubt"},
+		{OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", "invitectl resume " + j},
+		{OutcomeFailed, s.ByOutcome[OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
+		{OutcomeRejected, s.ByOutcome[OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", "invitectl resume " + j + " --retry-rejected"},
+	}
+	const start = 2 + 9 + 1 + 5 + 2 // "  in_doubt  12345  "
+	header := false
+	for _, st := range steps {
+		if st.n <= 0 {
+			continue
+		}
+		if !header {
+			if _, err := fmt.Fprintln(w, "\nNext steps:"); err != nil {
+				return err
+			}
+			header = true
+		}
+		lines := table.Wrap(st.text, max(width-start, 24))
+		fmt.Fprintf(w, "  %-9s %5d  %s\n", st.label, st.n, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(w, "%*s%s\n", start, "", l)
+		}
+		if st.command != "" {
+			indent := start + 2
+			if indent+utf8.RuneCountInString(st.command) > width {
+				indent = 4 // a long path: the command stays whole, on less indent
+			}
+			if _, err := fmt.Fprintf(w, "%*s%s\n", indent, "", st.command); err != nil {
+				return err
+			}
 		}
 	}
-	step(OutcomePending, s.ByOutcome[OutcomePending], "no run has taken them up yet: 'invitectl resume "+j+"' continues (with --limit N, in batches)")
-	step(OutcomeInDoubt, s.ByOutcome[OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL', then 'invitectl resume "+j+" --retry-in-doubt' reads each back and sends only where nothing landed")
-	step(OutcomeFailed, s.FailedNotSent, "nothing was sent: 'invitectl resume "+j+"' tries again")
-	step(OutcomeFailed, s.ByOutcome[OutcomeFailed]-s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry")
-	step(OutcomeRejected, s.ByOutcome[OutcomeRejected], "refused for that address, or its state changed: see the message; 'invitectl resume "+j+" --retry-rejected' tries again")
-	if tb.Len() == 0 {
-		return nil
-	}
-	if _, err := fmt.Fprintln(w, "\nNext steps:"); err != nil {
-		return err
-	}
-	return tb.Write(w)
+	return nil
 }
 
 // writeLegend explains the reasons the journal shows.
