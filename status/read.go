@@ -35,7 +35,8 @@ type Reads struct {
 	How   string `json:"how"`
 	Lists int    `json:"listCalls"`
 	Gets  int    `json:"getCalls"`
-	At    time.Time
+	// At is when the states were read.
+	At time.Time `json:"at"`
 }
 
 // sentStates are the states one listing asks for; an address it does not

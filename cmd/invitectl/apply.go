@@ -112,7 +112,10 @@ func newResumeCmd(a *app) *cobra.Command {
 		Short: "Continue an interrupted apply from its results journal",
 		Long: `Continues the plan that RESULTS records: items with a final outcome are
 skipped, calls whose outcome was never recorded are reconciled by reading the
-invitation back, and the rest is applied.`,
+invitation back, and the rest is applied. With --limit N it takes up at most N
+items (a daily batch from cron) and exits 5 while items are left.`,
+		Example: `  invitectl resume plan.results.jsonl
+  invitectl resume plan.results.jsonl --limit 500 --no-progress   # a daily batch`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -129,6 +132,7 @@ invitation back, and the rest is applied.`,
 	f.register(cmd.Flags(), true)
 	cmd.Flags().Lookup("results").Hidden = true
 	cmd.Flags().Lookup("yes").Hidden = true
+	cmd.Flags().Lookup("yes-prune").Hidden = true // resume asks nothing: apply was confirmed
 	return cmd
 }
 
