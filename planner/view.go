@@ -273,10 +273,14 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		if total[i] > len(first[i]) {
 			more = fmt.Sprintf(" (first %d of %d)", len(first[i]), total[i])
 		}
-		fmt.Fprintf(w, "\n%s%s:\n", sec.title, more)
+		fmt.Fprintln(w)
+		say("%s%s:", sec.title, more)
 		tb := table.Table{Width: width, Indent: "  "}
+		// The row, the reason and the spaces between take about 34
+		// columns; the address gets what a narrow terminal leaves.
+		email := min(maxEmail, max(width-34, 16))
 		for _, it := range first[i] {
-			tb.Row(rowLabel(it.Row), safetext.Cell(it.Email, maxEmail), safetext.Terminal(it.Reason), safetext.Cell(itemNote(it), maxNote))
+			tb.Row(rowLabel(it.Row), safetext.Cell(it.Email, email), safetext.Terminal(it.Reason), safetext.Cell(itemNote(it), maxNote))
 		}
 		if err := tb.Write(w); err != nil {
 			return err
