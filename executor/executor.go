@@ -79,6 +79,10 @@ type Config struct {
 	// calls succeed) from a credential failure; nil treats a bare 403 as a
 	// credential failure.
 	Judge *invitations.Judge
+	// Limit, when positive, is the most send and cancel items this run
+	// takes up (items settled without a call do not count); the rest are
+	// left without an outcome for a later run (Stats.Deferred).
+	Limit int
 }
 
 // DefaultSettleDelay outlasts any request: the client gives up on a call
@@ -100,6 +104,8 @@ type Stats struct {
 	Conflicts, Moved atomic.Int64
 	// Parked is how many items wait, now, for the settle delay.
 	Parked atomic.Int64
+	// Deferred counts the items Config.Limit left for a later run.
+	Deferred atomic.Int64
 }
 
 // Finished is the number of items with an outcome this run.
@@ -190,6 +196,9 @@ type run struct {
 	// parked are the items waiting out the settle delay.
 	parked      sync.WaitGroup
 	settleDelay time.Duration
+	// taken counts the items admitted towards Config.Limit; only admit,
+	// which runs on one goroutine, touches it.
+	taken int
 }
 
 func newRun(ctx context.Context, cfg Config, stats *Stats) *run {
@@ -247,6 +256,13 @@ func (r *run) admit(it planner.Item) bool {
 				message: "the invitation moved since the plan: " + now}, 0, 0)
 			return false
 		}
+	}
+	if r.cfg.Limit > 0 {
+		if r.taken >= r.cfg.Limit {
+			r.stats.Deferred.Add(1)
+			return false
+		}
+		r.taken++
 	}
 	return true
 }

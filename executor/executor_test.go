@@ -128,6 +128,7 @@ type applyOpts struct {
 	settle        time.Duration // default 20 ms
 	stats         *Stats
 	refreshed     *Refreshed
+	limit         int // Config.Limit
 }
 
 // apply opens the plan as the apply command does (journal, ledger, run
@@ -158,7 +159,7 @@ func (e *env) apply(o applyOpts) (*Stats, error) {
 	}
 	var moved map[string]string
 	if !o.noRefresh {
-		ref, err := Refresh(ctx, RefreshConfig{Client: reader, Retry: retry, Listed: run.Plan.Header.Listed}, run.ToRefresh(o.retryRejected))
+		ref, err := RefreshUpTo(ctx, RefreshConfig{Client: reader, Retry: retry, Listed: run.Plan.Header.Listed}, run.ToRefresh(o.retryRejected), o.limit)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +185,7 @@ func (e *env) apply(o applyOpts) (*Stats, error) {
 		MaxWorkers: 16, RetryInDoubt: o.retryInDoubt, RetryRejected: o.retryRejected, Drain: 5 * time.Second,
 		Retry:  retry,
 		Ledger: run.Ledger, Source: run.Source, PlanCreated: run.Plan.Header.CreatedAt, Moved: moved,
-		SettleDelay: settle, Judge: judge,
+		SettleDelay: settle, Judge: judge, Limit: o.limit,
 	}, run.Items(), stats)
 	return stats, err
 }

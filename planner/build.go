@@ -236,6 +236,7 @@ func Build(ctx context.Context, cfg Config, targets Targets, stats *Stats, emit 
 		return hdr, ctx.Err()
 	}
 	hdr.Source = Source{Path: info.Path, SHA256: info.SHA256, Rows: info.Rows, Format: info.Format}
+	hdr.Columns = info.Columns
 
 	if cfg.Policy.Prune && cfg.Policy.Action == WantInvite {
 		for _, it := range pruned(listed) {
@@ -286,7 +287,7 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 // in the listing; done stays nil when a check is needed.
 func newSlot(t source.Target, p Policy, x *index) *slot {
 	// Detail says why a row is invalid, or what cleaning its cell removed.
-	s := &slot{item: Item{Row: t.Row, Email: t.Email, Detail: t.Detail}, email: t.Email, done: closed}
+	s := &slot{item: Item{Row: t.Row, Email: t.Email, Detail: t.Detail, Columns: t.Columns}, email: t.Email, done: closed}
 	switch t.Reason {
 	case "":
 	case source.ReasonDuplicate:
@@ -302,6 +303,9 @@ func newSlot(t source.Target, p Policy, x *index) *slot {
 		return s
 	case source.ActionInvite:
 		s.want = WantInvite
+		if t.Resend {
+			s.want = WantResend
+		}
 	case source.ActionCancel:
 		s.want = WantCancel
 	default:
@@ -350,6 +354,12 @@ func (s *slot) ledger(c ledger.Call, since time.Time) {
 		}
 		s.note(fmt.Sprintf("%s has a %s with no outcome since %s%s", c.Source.Describe(), c.Action, c.At.Format(time.RFC3339), next))
 	case c.At.Before(since):
+	case s.item.Reason == ReasonResendRequested && c.Action == ledger.Send:
+		// The export's Yes asks for one more email, not one per plan: a
+		// send invitectl made lately has answered it, even though the
+		// listing shows it (the same export planned again).
+		s.item.Action, s.item.Reason = ActionNone, ReasonRecentlySent
+		s.note(fmt.Sprintf("invitectl sent to it at %s (%s): the export's re-send request counts as done; plan again after --lag-window, or 'invitectl send --force'", c.At.Format(time.RFC3339), c.Source.Describe()))
 	case s.inv != nil && !s.inv.UpdateTime.Before(c.At.Add(-listingSkew)):
 		// The listing already shows the call (or something after it).
 	default:

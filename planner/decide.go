@@ -10,7 +10,7 @@ import (
 // only for an invite whose listing does not decide it (not listed, or listed
 // NOT_YET_SENT without --trust-list).
 func needsCheck(p Policy, want Wanted, listed *invitations.Invitation) bool {
-	if want != WantInvite {
+	if want != WantInvite && want != WantResend {
 		return false
 	}
 	if listed == nil {
@@ -22,7 +22,19 @@ func needsCheck(p Policy, want Wanted, listed *invitations.Invitation) bool {
 // Decide applies the decision table of docs/ARCHITECTURE.md. listed is the invitation as
 // listed (nil when the listing does not show the address); invitable is the
 // isInvitableUser answer (nil when not asked); now dates --resend-after.
+// WantResend decides as WantInvite, except that an INVITED or DECLINED
+// invitation gets the email the row asks for (send/resend_requested).
+// Whatever the reason, no send is planned to an address whose listed
+// mailsSentCount has reached p.MaxMails (none/max_mails).
 func Decide(p Policy, want Wanted, listed *invitations.Invitation, invitable *bool, now time.Time) (Action, string) {
+	a, r := decide(p, want, listed, invitable, now)
+	if a == ActionSend && p.MaxMails > 0 && listed != nil && listed.MailsSentCount >= p.MaxMails {
+		return ActionNone, ReasonMaxMails
+	}
+	return a, r
+}
+
+func decide(p Policy, want Wanted, listed *invitations.Invitation, invitable *bool, now time.Time) (Action, string) {
 	if want == WantCancel {
 		if listed == nil {
 			return ActionNone, ReasonNotListed
@@ -51,6 +63,9 @@ func Decide(p Policy, want Wanted, listed *invitations.Invitation, invitable *bo
 		}
 		return ActionNone, ReasonNotInvitable
 	case invitations.StateInvited:
+		if want == WantResend {
+			return ActionSend, ReasonResendRequested
+		}
 		if p.ResendAfter > 0 && !listed.UpdateTime.IsZero() && now.Sub(listed.UpdateTime) >= time.Duration(p.ResendAfter) {
 			return ActionSend, ReasonResend
 		}
@@ -58,6 +73,9 @@ func Decide(p Policy, want Wanted, listed *invitations.Invitation, invitable *bo
 	case invitations.StateAccepted:
 		return ActionNone, ReasonAccepted
 	case invitations.StateDeclined:
+		if want == WantResend {
+			return ActionSend, ReasonResendRequested
+		}
 		if p.ReinviteDeclined {
 			return ActionSend, ReasonReinvite
 		}

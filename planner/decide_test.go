@@ -14,6 +14,11 @@ func TestDecide(t *testing.T) {
 		return &invitations.Invitation{Email: "a@example.com", State: st, UpdateTime: now.Add(-age)}
 	}
 	week := Duration(168 * time.Hour)
+	mails := func(i *invitations.Invitation, n int64) *invitations.Invitation {
+		i.MailsSentCount = n
+		return i
+	}
+	cap3 := Policy{MaxMails: 3}
 	cases := []struct {
 		name      string
 		policy    Policy
@@ -46,6 +51,21 @@ func TestDecide(t *testing.T) {
 		{"cancel accepted", Policy{}, WantCancel, inv(invitations.StateAccepted, 0), nil, ActionNone, ReasonAccepted, false},
 		{"cancel declined", Policy{}, WantCancel, inv(invitations.StateDeclined, 0), nil, ActionNone, ReasonDeclined, false},
 		{"cancel unlisted", Policy{}, WantCancel, nil, nil, ActionNone, ReasonNotListed, false},
+		// the console's explicit (re)send.
+		{"resend requested invited", Policy{}, WantResend, inv(invitations.StateInvited, time.Hour), nil, ActionSend, ReasonResendRequested, false},
+		{"resend requested declined", Policy{}, WantResend, inv(invitations.StateDeclined, 0), nil, ActionSend, ReasonResendRequested, false},
+		{"resend requested nys", Policy{}, WantResend, inv(invitations.StateNotYetSent, 0), &yes, ActionSend, ReasonNotYetSent, true},
+		{"resend requested unlisted", Policy{}, WantResend, nil, &yes, ActionSend, ReasonUnlistedInvitable, true},
+		{"resend requested accepted", Policy{}, WantResend, inv(invitations.StateAccepted, 0), nil, ActionNone, ReasonAccepted, false},
+		// --max-mails caps every kind of send.
+		{"cap resend", Policy{ResendAfter: week, MaxMails: 3}, WantInvite, mails(inv(invitations.StateInvited, 30*24*time.Hour), 3), nil, ActionNone, ReasonMaxMails, false},
+		{"cap resend below", Policy{ResendAfter: week, MaxMails: 3}, WantInvite, mails(inv(invitations.StateInvited, 30*24*time.Hour), 2), nil, ActionSend, ReasonResend, false},
+		{"cap reinvite", Policy{ReinviteDeclined: true, MaxMails: 1}, WantInvite, mails(inv(invitations.StateDeclined, 0), 1), nil, ActionNone, ReasonMaxMails, false},
+		{"cap resend requested", cap3, WantResend, mails(inv(invitations.StateInvited, 0), 4), nil, ActionNone, ReasonMaxMails, false},
+		{"cap cancelled nys", cap3, WantInvite, mails(inv(invitations.StateNotYetSent, 0), 3), &yes, ActionNone, ReasonMaxMails, true},
+		{"cap unlisted has no count", cap3, WantInvite, nil, &yes, ActionSend, ReasonUnlistedInvitable, true},
+		{"cap leaves a cancel", cap3, WantCancel, mails(inv(invitations.StateInvited, 0), 9), nil, ActionCancel, ReasonInvited, false},
+		{"cap leaves already invited", cap3, WantInvite, mails(inv(invitations.StateInvited, 0), 9), nil, ActionNone, ReasonAlreadyInvited, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -230,6 +230,23 @@ func (r *FileReader) Next() (Item, error) {
 	return Item{}, io.EOF
 }
 
+// Each calls fn with every item left, in order; fn's error stops it and is
+// returned, as is the first corrupt item's.
+func (r *FileReader) Each(fn func(Item) error) error {
+	for {
+		it, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+}
+
 // Line is the line of the item Next returned last.
 func (r *FileReader) Line() int { return r.line }
 
@@ -297,6 +314,10 @@ func Load(path string) (*Loaded, error) {
 			acting[it.Email] = r.Line()
 		}
 		p.Summary.Add(it)
+		// Applying never reads the other columns, and a million items'
+		// worth of them is memory to spare: the results read them from the
+		// plan file as they stream it.
+		it.Columns = nil
 		p.Items = append(p.Items, it)
 	}
 }

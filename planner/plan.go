@@ -8,6 +8,7 @@ package planner
 import (
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/duration"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
 )
@@ -35,14 +36,19 @@ const (
 	ReasonNotInvitable      = "not_invitable"
 	ReasonAlreadyInvited    = "already_invited"
 	ReasonResend            = "resend"
-	ReasonAccepted          = "accepted"
-	ReasonDeclined          = "declined"
-	ReasonReinvite          = "reinvite"
-	ReasonInvited           = "invited"
-	ReasonNotListed         = "not_listed"
-	ReasonNotInInput        = "not_in_input"
-	ReasonCheckFailed       = "check_failed"
-	ReasonCheckRefused      = "check_refused"
+	// ReasonResendRequested: the row itself asks for another email (the
+	// Admin console export's "(Re) Send transfer requests" = Yes).
+	ReasonResendRequested = "resend_requested"
+	// ReasonMaxMails: the address has had Policy.MaxMails emails already.
+	ReasonMaxMails     = "max_mails"
+	ReasonAccepted     = "accepted"
+	ReasonDeclined     = "declined"
+	ReasonReinvite     = "reinvite"
+	ReasonInvited      = "invited"
+	ReasonNotListed    = "not_listed"
+	ReasonNotInInput   = "not_in_input"
+	ReasonCheckFailed  = "check_failed"
+	ReasonCheckRefused = "check_refused"
 	// Reasons that come from the ledger: invitectl itself acted on the
 	// address lately (the API may not show it yet) or still is.
 	ReasonRecentlySent      = "recently_sent"
@@ -69,6 +75,9 @@ type Wanted string
 const (
 	WantInvite Wanted = "invite"
 	WantCancel Wanted = "cancel"
+	// WantResend is a row's own request for an email, even to an address
+	// invited or declined already; only rows ask for it, never a policy.
+	WantResend Wanted = "resend"
 )
 
 // Policy is how the campaign decides; it is recorded in the plan.
@@ -80,6 +89,9 @@ type Policy struct {
 	ReinviteDeclined bool     `json:"reinviteDeclined"`
 	Prune            bool     `json:"prune"`
 	TrustList        bool     `json:"trustList"`
+	// MaxMails, when positive, plans no send to an address whose
+	// mailsSentCount is already at least this (none/max_mails).
+	MaxMails int64 `json:"maxMails,omitempty"`
 }
 
 // Duration is a time.Duration written as "168h0m0s".
@@ -88,9 +100,10 @@ type Duration time.Duration
 // MarshalText writes the duration in Go syntax.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// UnmarshalText reads the duration in Go syntax.
+// UnmarshalText reads the duration in Go syntax, or in days ("7d"), as
+// every duration flag does.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := duration.Parse(string(b))
 	*d = Duration(v)
 	return err
 }
@@ -115,6 +128,9 @@ type Header struct {
 	LagWindow Duration `json:"lagWindow,omitempty"`
 	// Pace is what planning learned of the API's quota: apply starts from it.
 	Pace *pace.State `json:"pace,omitempty"`
+	// Columns names the input's other columns (a name, a team) that items
+	// carry in Item.Columns, in the input's order.
+	Columns []string `json:"columns,omitempty"`
 }
 
 // Source identifies the input the plan was computed from.
@@ -175,6 +191,8 @@ type Item struct {
 	Error     string `json:"error,omitempty"`
 	Detail    string `json:"detail,omitempty"`
 	FirstRow  int    `json:"firstRow,omitempty"`
+	// Columns are the row's other cells, carried to the results.
+	Columns Columns `json:"columns,omitempty"`
 }
 
 // Observed is the invitation as the listing showed it when planning; apply

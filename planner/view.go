@@ -2,37 +2,56 @@ package planner
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/duration"
+	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/source"
+	"github.com/invitectl/invitectl/pkg/table"
 )
 
-// PreviewRows is how many items of each action the table view shows.
+// PreviewRows is how many items of each section the table view shows.
 const PreviewRows = 10
 
 // maxNote bounds the note of an item in the table; the plan file has it whole.
 const maxNote = 200
 
-// Render prints the plan at path: a table of counts per action and reason
-// and the first items of each action, or (format "json") the header and
-// every item as one JSON document.
-func Render(w io.Writer, path, format string) error {
+// maxEmail bounds an address in the table, so that the columns fit.
+const maxEmail = 40
+
+// Formats Render writes.
+const (
+	FormatTable = "table"
+	FormatJSON  = "json"
+	FormatCSV   = "csv"
+)
+
+// Render prints the plan at path: a table of counts per section and
+// reason, what the reasons mean and the first items of each section, fit
+// to width characters (0: 80); or (format "json") the header and every item
+// as one JSON document; or (format "csv") one row per item, every cell
+// defused against formulas (safetext).
+func Render(w io.Writer, path, format string, width int) error {
 	r, err := OpenFile(path)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	if format == "json" {
+	switch format {
+	case FormatJSON:
 		return renderJSON(w, r)
+	case FormatCSV:
+		return renderCSV(w, r)
 	}
-	return renderTable(w, r)
+	return renderTable(w, r, width)
 }
 
 func renderJSON(w io.Writer, r *FileReader) error {
@@ -41,40 +60,95 @@ func renderJSON(w io.Writer, r *FileReader) error {
 		return err
 	}
 	fmt.Fprintf(w, "{\"header\": %s,\n \"items\": [", h)
-	for n := 0; ; n++ {
-		it, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	sep := ""
+	err = r.Each(func(it Item) error {
 		b, err := json.Marshal(it)
 		if err != nil {
 			return err
 		}
-		if n > 0 {
-			fmt.Fprint(w, ",")
-		}
-		fmt.Fprintf(w, "\n  %s", b)
+		fmt.Fprintf(w, "%s\n  %s", sep, b)
+		sep = ","
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintln(w, "\n]}")
 	return nil
 }
 
-var actionOrder = []Action{ActionSend, ActionCancel, ActionNone}
+// CSVHeader is the first line of the plan as CSV, before the input's
+// other columns.
+var CSVHeader = []string{"row", "email", "action", "reason", "explanation", "state", "mails_sent_count", "update_time", "invitable", "detail"}
 
-// section is a group of items the table view previews.
+func renderCSV(w io.Writer, r *FileReader) error {
+	cw := safetext.NewWriter(w)
+	cols := r.Header.Columns
+	if err := cw.Write(append(slices.Clone(CSVHeader), UniqueNames(CSVHeader, cols)...)); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	cells := make([]string, len(CSVHeader)+len(cols))
+	err := r.Each(func(it Item) error {
+		clear(cells)
+		if it.Row > 0 {
+			cells[0] = strconv.Itoa(it.Row)
+		}
+		cells[1], cells[2], cells[3], cells[4] = it.Email, string(it.Action), it.Reason, Explain(it.Reason)
+		if o := it.Observed; o != nil {
+			cells[5], cells[6], cells[7] = string(o.State), strconv.FormatInt(o.MailsSentCount, 10), o.UpdateTime.UTC().Format(time.RFC3339)
+		}
+		if it.Invitable != nil {
+			cells[8] = strconv.FormatBool(*it.Invitable)
+		}
+		it.Observed = nil // in its own columns already
+		cells[9] = itemNote(it)
+		for i, c := range cols {
+			cells[len(CSVHeader)+i] = it.Columns.Get(c)
+		}
+		return cw.Write(cells)
+	})
+	if ferr := cw.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return nil
+}
+
+// UniqueNames renames the input's columns that would repeat one of ours
+// ("input outcome" for an input column named "outcome"), so that a CSV's
+// header names every column once. Names are compared without case.
+func UniqueNames(ours, theirs []string) []string {
+	taken := map[string]bool{}
+	for _, n := range ours {
+		taken[strings.ToLower(n)] = true
+	}
+	out := make([]string, len(theirs))
+	for i, n := range theirs {
+		for taken[strings.ToLower(n)] {
+			n = "input " + n
+		}
+		taken[strings.ToLower(n)] = true
+		out[i] = n
+	}
+	return out
+}
+
+// section is a group of items the table view counts and previews; every
+// item belongs to the first section that matches it, so that the counts
+// add up to the lists under them.
 type section struct {
-	title string
+	label string // in the counts
+	title string // above the list
 	match func(Item) bool
 }
 
 var sections = []section{
-	{"send", func(it Item) bool { return it.Action == ActionSend }},
-	{"cancel", func(it Item) bool { return it.Action == ActionCancel }},
-	{"needs attention (invalid rows, failed or refused checks, calls in flight)", func(it Item) bool { return needsAttention(it.Reason) }},
-	{"none", func(it Item) bool { return it.Action == ActionNone && !needsAttention(it.Reason) }},
+	{"send", "send", func(it Item) bool { return it.Action == ActionSend }},
+	{"cancel", "cancel", func(it Item) bool { return it.Action == ActionCancel }},
+	{"attention", "needs attention (invalid rows, failed or refused checks, calls in flight)", func(it Item) bool { return needsAttention(it.Reason) }},
+	{"none", "none", func(it Item) bool { return true }},
 }
 
 func needsAttention(reason string) bool {
@@ -85,63 +159,122 @@ func needsAttention(reason string) bool {
 	return false
 }
 
-func renderTable(w io.Writer, r *FileReader) error {
+// Pruning above either limit needs the administrator to confirm the count:
+// a prune cancels what the input does not name, so a short or wrong input
+// cancels almost everything.
+const (
+	PruneMaxShare = 0.20
+	PruneMaxCount = 50
+)
+
+// PruneAlarm counts the plan's pruned cancels (cancel/not_in_input) against
+// the customer's sent invitations as listed when planning, and returns the
+// count and, when it is above PruneMaxShare of them or above PruneMaxCount,
+// one loud line saying so (else "").
+func PruneAlarm(h Header, s Summary) (int, string) {
+	n := s.Reasons[string(ActionCancel)+"/"+ReasonNotInInput]
+	sent := h.Listed[invitations.StateInvited]
+	if n == 0 || (n <= PruneMaxCount && float64(n) <= PruneMaxShare*float64(sent)) {
+		return n, ""
+	}
+	share := ""
+	if sent > 0 {
+		share = fmt.Sprintf(" (%.0f%%)", 100*float64(n)/float64(sent))
+	}
+	return n, fmt.Sprintf("!! --prune cancels %d of the customer's %d sent invitation(s)%s, every one the input does not name: apply asks you to type %d (or pass --yes-prune)",
+		n, sent, share, n)
+}
+
+func renderTable(w io.Writer, r *FileReader, width int) error {
+	if width <= 0 {
+		width = table.DefaultWidth
+	}
 	first := make([][]Item, len(sections))
 	total := make([]int, len(sections))
-	for {
-		it, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	reasons := make([]map[string]int, len(sections))
+	var sum Summary
+	err := r.Each(func(it Item) error {
+		sum.Add(it)
 		for i, sec := range sections {
 			if sec.match(it) {
 				total[i]++
+				if reasons[i] == nil {
+					reasons[i] = map[string]int{}
+				}
+				reasons[i][it.Reason]++
 				if len(first[i]) < PreviewRows {
 					first[i] = append(first[i], it)
 				}
 				break
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	h := r.Header
+	say := func(format string, args ...any) {
+		for _, l := range table.Wrap(fmt.Sprintf(format, args...), width) {
+			fmt.Fprintln(w, l)
+		}
+	}
+	// The first line names the input, which may be longer than a line:
+	// it is kept whole, to be found and copied.
 	fmt.Fprintf(w, "Plan for customer %s (%s), %d rows of %s, made %s\n",
 		safetext.Terminal(h.Customer), safetext.Terminal(h.APIVersion), h.Source.Rows,
 		safetext.Terminal(h.Source.Path), h.CreatedAt.Format(time.RFC3339))
 	if h.Source.Format == source.FormatNoHeader {
-		fmt.Fprintln(w, "The input has no header line: every line, the first included, was read as data.")
+		say("The input has no header line: every line, the first included, was read as data.")
 	}
-	fmt.Fprintf(w, "Policy: %s\n\n", describePolicy(h.Policy))
-	counts := map[Action]int{ActionSend: h.Summary.Send, ActionCancel: h.Summary.Cancel, ActionNone: h.Summary.None}
-	for _, a := range actionOrder {
-		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-7s %7d  %s", a, counts[a], reasonsOf(h.Summary, a)), " "))
+	say("Policy: %s", describePolicy(h.Policy))
+	if _, alarm := PruneAlarm(h, sum); alarm != "" {
+		fmt.Fprintln(w)
+		say("%s", alarm)
 	}
-	if h.Summary.CheckFailed > 0 {
-		fmt.Fprintf(w, "\n  %d address(es) could not be checked (check_failed): plan again to retry them.\n", h.Summary.CheckFailed)
+	fmt.Fprintln(w)
+	const countsAt = 2 + 9 + 1 + 7 + 2 // "  attention 1234567  "
+	for i, sec := range sections {
+		if total[i] == 0 && sec.label == "attention" {
+			continue
+		}
+		lines := table.Wrap(reasonCounts(reasons[i]), max(width-countsAt, 20))
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-9s %7d  %s", sec.label, total[i], lines[0]), " "))
+		for _, l := range lines[1:] {
+			fmt.Fprintln(w, strings.Repeat(" ", countsAt)+l)
+		}
 	}
-	if h.Summary.CheckRefused > 0 {
-		fmt.Fprintf(w, "\n  %d address(es) were refused by the API on their own (check_refused; other calls succeed): see the API's message on each.\n", h.Summary.CheckRefused)
+	note := func(format string, args ...any) {
+		fmt.Fprintln(w)
+		for _, l := range table.Wrap(fmt.Sprintf(format, args...), width-2) {
+			fmt.Fprintln(w, "  "+l)
+		}
 	}
-	if n := h.Summary.Reasons["none/"+ReasonInFlight]; n > 0 {
-		fmt.Fprintf(w, "\n  %d address(es) have an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.\n", n)
+	if sum.CheckFailed > 0 {
+		note("%d address(es) could not be checked (check_failed): plan again to retry them.", sum.CheckFailed)
 	}
-	if n := h.Summary.Reasons["none/"+ReasonRecentlySent] + h.Summary.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
-		fmt.Fprintf(w, "\n  %d address(es) were acted on by invitectl in the last %s and the API does not show it yet: not sent again.\n", n, time.Duration(h.LagWindow))
+	if sum.CheckRefused > 0 {
+		note("%d address(es) were refused by the API on their own (check_refused; other calls succeed): see the API's message on each.", sum.CheckRefused)
 	}
-	if n := h.Summary.Reasons["send/"+ReasonNotYetSent]; n > 0 && h.Policy.TrustList {
-		fmt.Fprintf(w, "\n  %d send(s) to listed NOT_YET_SENT accounts were not checked with isInvitableUser: a send to one that is\n  no longer invitable is refused and emails no one (--check-listed asks first, one call each).\n", n)
+	if n := sum.Reasons["none/"+ReasonInFlight]; n > 0 {
+		note("%d address(es) have an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.", n)
+	}
+	if n := sum.Reasons["send/"+ReasonNotYetSent]; n > 0 && h.Policy.TrustList {
+		note("%d send(s) to listed NOT_YET_SENT accounts were not checked with isInvitableUser: a send to one that is no longer invitable is refused and emails no one (--check-listed asks first, one call each).", n)
 	}
 	if h.ListingStopped > 0 {
-		fmt.Fprintf(w, "\n  The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.\n", h.ListingStopped)
+		note("The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.", h.ListingStopped)
 	}
 	if line := quotaLine(h); line != "" {
-		fmt.Fprintf(w, "\n  %s\n", line)
+		note("%s", line)
 	}
-	if n := h.Summary.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
-		fmt.Fprintf(w, "\n  %d send(s) go to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.\n", n)
+	if n := sum.Reasons["none/"+ReasonRecentlySent] + sum.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
+		note("%d address(es) were acted on by invitectl in the last %s and the API does not show it yet: not sent again.", n, duration.Format(time.Duration(h.LagWindow)))
 	}
+	if n := sum.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
+		note("%d send(s) go to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.", n)
+	}
+	writeLegend(w, sum, width)
 	for i, sec := range sections {
 		if len(first[i]) == 0 {
 			continue
@@ -150,13 +283,40 @@ func renderTable(w io.Writer, r *FileReader) error {
 		if total[i] > len(first[i]) {
 			more = fmt.Sprintf(" (first %d of %d)", len(first[i]), total[i])
 		}
-		fmt.Fprintf(w, "\n%s%s:\n", sec.title, more)
+		fmt.Fprintln(w)
+		say("%s%s:", sec.title, more)
+		tb := table.Table{Width: width, Indent: "  "}
+		// The row, the reason and the spaces between take about 34
+		// columns; the address gets what a narrow terminal leaves.
+		email := min(maxEmail, max(width-34, 16))
 		for _, it := range first[i] {
-			fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-8s %-40s %-19s %s", rowLabel(it.Row),
-				safetext.Terminal(it.Email), safetext.Terminal(it.Reason), safetext.Cell(itemNote(it), maxNote)), " "))
+			tb.Row(rowLabel(it.Row), safetext.Cell(it.Email, email), safetext.Terminal(it.Reason), safetext.Cell(itemNote(it), maxNote))
+		}
+		if err := tb.Write(w); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// writeLegend explains the reasons the plan gives, in Reasons' order.
+func writeLegend(w io.Writer, s Summary, width int) {
+	used := map[string]bool{}
+	for k := range s.Reasons {
+		_, reason, _ := strings.Cut(k, "/")
+		used[reason] = true
+	}
+	tb := table.Table{Width: width, Indent: "  "}
+	for _, r := range Reasons {
+		if used[r.Code] {
+			tb.Row(r.Code, r.Text)
+		}
+	}
+	if tb.Len() == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nReasons:")
+	_ = tb.Write(w)
 }
 
 func rowLabel(row int) string {
@@ -180,21 +340,20 @@ func itemNote(it Item) string {
 	return ""
 }
 
-func reasonsOf(s Summary, a Action) string {
+// reasonCounts lists reasons by count, most first.
+func reasonCounts(m map[string]int) string {
 	type rc struct {
 		reason string
 		n      int
 	}
 	var rs []rc
-	for k, n := range s.Reasons {
-		if act, reason, ok := strings.Cut(k, "/"); ok && Action(act) == a {
-			rs = append(rs, rc{reason, n})
-		}
+	for r, n := range m {
+		rs = append(rs, rc{r, n})
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].n > rs[j].n || rs[i].n == rs[j].n && rs[i].reason < rs[j].reason })
 	parts := make([]string, len(rs))
 	for i, r := range rs {
-		parts[i] = fmt.Sprintf("%s %d", r.reason, r.n)
+		parts[i] = fmt.Sprintf("%s %d", safetext.Terminal(r.reason), r.n)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -202,7 +361,10 @@ func reasonsOf(s Summary, a Action) string {
 func describePolicy(p Policy) string {
 	parts := []string{string(p.Action)}
 	if p.ResendAfter > 0 {
-		parts = append(parts, "resend after "+time.Duration(p.ResendAfter).String())
+		parts = append(parts, "resend after "+duration.Format(time.Duration(p.ResendAfter)))
+	}
+	if p.MaxMails > 0 {
+		parts = append(parts, fmt.Sprintf("at most %d email(s) per address", p.MaxMails))
 	}
 	if p.ReinviteDeclined {
 		parts = append(parts, "re-invite declined")

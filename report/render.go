@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/planner"
 )
 
 // Item is one plan item's last outcome as the CSV and the JSON show it.
@@ -22,7 +24,11 @@ type Item struct {
 	Detail     string    `json:"detail,omitempty"`
 	Operation  string    `json:"operation,omitempty"`
 	Attempts   int       `json:"attempts"`
-	FinishedAt time.Time `json:"finishedAt"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// Explanation is the reason in plain words (planner.Explain).
+	Explanation string `json:"explanation,omitempty"`
+	// Columns are the input row's other cells, from the plan.
+	Columns planner.Columns `json:"columns,omitempty"`
 }
 
 func itemOf(r Record) Item {
@@ -44,18 +50,21 @@ func Items(st *State, fn func(Item) error) error {
 	return nil
 }
 
-// WriteCSV writes one row per plan item (one per address, except that
-// repeated and invalid input rows keep their own) with its last outcome, in
-// plan order. Every cell is defused against formula injection
-// (safetext.Formula), reversibly: the CSV reads back as invitectl's input.
-func WriteCSV(w io.Writer, st *State) error {
-	cw := safetext.NewWriter(w)
-	if err := cw.Write([]string{"row", "email", "action", "outcome", "reason", "http_code",
-		"message", "detail", "attempts", "finished_at"}); err != nil {
-		return fmt.Errorf("write csv: %w", err)
+// CSVHeader is the results CSV's first line, before the input's other
+// columns.
+var CSVHeader = []string{"row", "email", "action", "outcome", "reason", "http_code",
+	"message", "detail", "attempts", "finished_at", "explanation"}
+
+// Rows calls fn with the results as a table: CSVHeader and the input's
+// other columns (renamed where they would repeat one of ours), then one row
+// per item (see Results.Each). The cells are as they are: WriteCSV defuses
+// them, a spreadsheet written RAW needs no defusing. fn may keep no slice.
+func (r *Results) Rows(fn func([]string) error) error {
+	if err := fn(append(slices.Clone(CSVHeader), planner.UniqueNames(CSVHeader, r.Columns)...)); err != nil {
+		return err
 	}
-	cells := make([]string, 10)
-	err := Items(st, func(it Item) error {
+	cells := make([]string, len(CSVHeader)+len(r.Columns))
+	return r.Each(func(it Item) error {
 		cells[0] = itoa(it.Row)
 		cells[1] = it.Email
 		cells[2] = it.Action
@@ -69,8 +78,22 @@ func WriteCSV(w io.Writer, st *State) error {
 		if !it.FinishedAt.IsZero() {
 			cells[9] = it.FinishedAt.UTC().Format(time.RFC3339)
 		}
-		return cw.Write(cells)
+		cells[10] = planner.Explain(it.Reason)
+		for i, c := range r.Columns {
+			cells[len(CSVHeader)+i] = it.Columns.Get(c)
+		}
+		return fn(cells)
 	})
+}
+
+// WriteCSV writes Rows: with the plan, one row per plan item (pending ones
+// included); without it, one per item the journal records (one per
+// address, except that repeated and invalid input rows keep their own). Every cell is
+// defused against formula injection (safetext.Formula), reversibly: the CSV
+// reads back as invitectl's input.
+func WriteCSV(w io.Writer, r *Results) error {
+	cw := safetext.NewWriter(w)
+	err := r.Rows(cw.Write)
 	if ferr := cw.Flush(); err == nil {
 		err = ferr
 	}
@@ -88,19 +111,31 @@ func itoa(n int) string {
 	return strconv.Itoa(n)
 }
 
-// WriteJSON writes {"summary": ..., "items": [...]}, the items in plan order,
-// one per line, streaming them rather than building the document.
-func WriteJSON(w io.Writer, st *State) error {
+// WriteJSON writes {"summary": ..., "items": [...]}, the items as
+// Results.Each gives them, with their explanation (see WriteDocument).
+func WriteJSON(w io.Writer, r *Results) error {
+	return WriteDocument(w, r.Summarize(), func(fn func(Item) error) error {
+		return r.Each(func(it Item) error {
+			it.Explanation = planner.Explain(it.Reason)
+			return fn(it)
+		})
+	})
+}
+
+// WriteDocument writes {"summary": summary, "items": [...]}, the items
+// each gives one per line, streaming them rather than building the
+// document (a plan may have a million items).
+func WriteDocument[T any](w io.Writer, summary any, each func(func(T) error) error) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	if _, err := io.WriteString(w, `{"summary":`); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
-	if err := enc.Encode(Summarize(st)); err != nil {
+	if err := enc.Encode(summary); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	sep := `,"items":[` + "\n"
-	err := Items(st, func(it Item) error {
+	err := each(func(it T) error {
 		if _, err := io.WriteString(w, sep); err != nil {
 			return err
 		}

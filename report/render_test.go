@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/invitectl/invitectl/planner"
 )
 
 // stateOf reads a journal made of recs.
@@ -45,7 +47,7 @@ func renderState(t *testing.T) *State {
 func TestWriteCSV(t *testing.T) {
 	st := renderState(t)
 	var buf bytes.Buffer
-	if err := WriteCSV(&buf, st); err != nil {
+	if err := WriteCSV(&buf, FromState(st)); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
@@ -53,12 +55,12 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatalf("CSV does not parse back: %v\n%s", err, buf.String())
 	}
 	want := [][]string{
-		{"row", "email", "action", "outcome", "reason", "http_code", "message", "detail", "attempts", "finished_at"},
-		{"2", "'=1+2@example.org", "send", "in_doubt", "not_yet_sent", "", "", "timeout; mailsSentCount unchanged", "1", "2026-03-01T09:00:02Z"},
-		{"3", "'-x@example.org", "send", "failed", "not_yet_sent", "400", "Invalid value, \"quoted\",\nsecond line", "", "1", "2026-03-01T09:00:03Z"},
-		{"5", "dup@example.org", "send", "done", "not_yet_sent", "", "", "", "1", "2026-03-01T09:00:06Z"},
-		{"9", "dup@example.org", "none", "skipped", "duplicate", "", "", "", "0", "2026-03-01T09:00:05Z"},
-		{"", "old@example.org", "cancel", "done", "not_in_input", "", "", "", "1", "2026-03-01T09:00:04Z"},
+		{"row", "email", "action", "outcome", "reason", "http_code", "message", "detail", "attempts", "finished_at", "explanation"},
+		{"2", "'=1+2@example.org", "send", "in_doubt", "not_yet_sent", "", "", "timeout; mailsSentCount unchanged", "1", "2026-03-01T09:00:02Z", planner.Explain("not_yet_sent")},
+		{"3", "'-x@example.org", "send", "failed", "not_yet_sent", "400", "Invalid value, \"quoted\",\nsecond line", "", "1", "2026-03-01T09:00:03Z", planner.Explain("not_yet_sent")},
+		{"5", "dup@example.org", "send", "done", "not_yet_sent", "", "", "", "1", "2026-03-01T09:00:06Z", planner.Explain("not_yet_sent")},
+		{"9", "dup@example.org", "none", "skipped", "duplicate", "", "", "", "0", "2026-03-01T09:00:05Z", planner.Explain("duplicate")},
+		{"", "old@example.org", "cancel", "done", "not_in_input", "", "", "", "1", "2026-03-01T09:00:04Z", planner.Explain("not_in_input")},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d rows, want %d:\n%s", len(rows), len(want), buf.String())
@@ -82,7 +84,7 @@ func TestWriteJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := WriteJSON(&buf, tt.st); err != nil {
+			if err := WriteJSON(&buf, FromState(tt.st)); err != nil {
 				t.Fatal(err)
 			}
 			var doc struct {
@@ -152,7 +154,7 @@ func TestSummarizeTwoRuns(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	st := renderState(t)
 	var buf bytes.Buffer
-	if err := WriteTable(&buf, Summarize(st)); err != nil {
+	if err := WriteTable(&buf, Summarize(st), 80); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

@@ -9,8 +9,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/table"
+	"github.com/invitectl/invitectl/planner"
 )
 
 // MaxAttention bounds the items listed in Summary.Attention; the CSV has
@@ -21,6 +24,8 @@ const MaxAttention = 20
 type Summary struct {
 	Customer string  `json:"customer"`
 	Plan     PlanRef `json:"plan"`
+	// Journal is the journal's path, for the commands the table suggests.
+	Journal string `json:"journal,omitempty"`
 	// Items counts the plan items with an outcome; Plan.Items is how many
 	// the plan has. Pending counts calls whose outcome is not recorded (a
 	// run still going, or killed).
@@ -48,7 +53,10 @@ type Summary struct {
 	// Attention lists the first MaxAttention of them in plan order.
 	NeedAttention int      `json:"needAttention"`
 	Attention     []Record `json:"-"`
-	Torn          bool     `json:"torn,omitempty"`
+	// FailedNotSent counts the failed items that provably sent nothing,
+	// which resume tries again.
+	FailedNotSent int  `json:"failedNotSent,omitempty"`
+	Torn          bool `json:"torn,omitempty"`
 }
 
 // MarshalJSON writes Elapsed readably.
@@ -89,6 +97,9 @@ func Summarize(st *State) Summary {
 	byPair := map[[2]string]int{} // spares a string per item on big journals
 	for _, r := range st.Final {
 		byPair[[2]string{r.Outcome, r.Reason}]++
+		if r.Outcome == OutcomeFailed && r.NotSent {
+			s.FailedNotSent++
+		}
 	}
 	for p, n := range byPair {
 		s.ByOutcome[p[0]] += n
@@ -160,17 +171,100 @@ func outcomeRank(o string) int {
 	return 5
 }
 
-// WriteTable writes the summary for a terminal: counts per outcome and
-// reason, the runs' pace, and the items that need attention.
-func WriteTable(w io.Writer, s Summary) error {
+// WriteTable writes the summary for a terminal, fit to width characters
+// (0: 80): counts per outcome and reason, the runs' pace, the next step for
+// each kind of item left to deal with, what the reasons mean, and the items
+// that need attention.
+func WriteTable(w io.Writer, s Summary, width int) error {
+	if width <= 0 {
+		width = table.DefaultWidth
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	writeCounts(tw, s)
 	writeActivity(tw, s)
-	writeAttention(tw, s)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
+	for _, write := range []func(io.Writer, Summary, int) error{writeNextSteps, writeLegend, writeAttention} {
+		if err := write(w, s, width); err != nil {
+			return fmt.Errorf("write summary: %w", err)
+		}
+	}
 	return nil
+}
+
+// writeNextSteps says what to do about each kind of item a run left: in
+// words, wrapped to width, then the command on a line of its own, whole, to
+// be copied.
+func writeNextSteps(w io.Writer, s Summary, width int) error {
+	j := s.Journal
+	if j == "" {
+		j = "RESULTS"
+	}
+	j = safetext.Terminal(j)
+	type step struct {
+		label   string
+		n       int
+		text    string
+		command string
+	}
+	steps := []step{
+		{OutcomePending, s.ByOutcome[OutcomePending], "not taken up yet; go on (in batches with --limit N):", "invitectl resume " + j},
+		{OutcomeInDoubt, s.ByOutcome[OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", "invitectl resume " + j + " --retry-in-doubt"},
+		{OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", "invitectl resume " + j},
+		{OutcomeFailed, s.ByOutcome[OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
+		{OutcomeRejected, s.ByOutcome[OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", "invitectl resume " + j + " --retry-rejected"},
+	}
+	const start = 2 + 9 + 1 + 5 + 2 // "  in_doubt  12345  "
+	header := false
+	for _, st := range steps {
+		if st.n <= 0 {
+			continue
+		}
+		if !header {
+			if _, err := fmt.Fprintln(w, "\nNext steps:"); err != nil {
+				return err
+			}
+			header = true
+		}
+		lines := table.Wrap(st.text, max(width-start, 24))
+		fmt.Fprintf(w, "  %-9s %5d  %s\n", st.label, st.n, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(w, "%*s%s\n", start, "", l)
+		}
+		if st.command != "" {
+			indent := start + 2
+			if indent+utf8.RuneCountInString(st.command) > width {
+				indent = 4 // a long path: the command stays whole, on less indent
+			}
+			if _, err := fmt.Fprintf(w, "%*s%s\n", indent, "", st.command); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeLegend explains the reasons the journal shows.
+func writeLegend(w io.Writer, s Summary, width int) error {
+	used := map[string]bool{}
+	for k := range s.ByOutcomeReason {
+		_, reason, _ := strings.Cut(k, "/")
+		used[reason] = true
+	}
+	tb := table.Table{Width: width, Indent: "  "}
+	for _, r := range planner.Reasons {
+		if used[r.Code] {
+			tb.Row(r.Code, r.Text)
+		}
+	}
+	if tb.Len() == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w, "\nReasons:"); err != nil {
+		return err
+	}
+	return tb.Write(w)
 }
 
 func writeCounts(w io.Writer, s Summary) {
@@ -179,7 +273,7 @@ func writeCounts(w io.Writer, s Summary) {
 	}
 	fmt.Fprintf(w, "Items with an outcome\t%d\n", s.Items)
 	if missing := s.Plan.Items - s.Items; missing > 0 {
-		fmt.Fprintf(w, "Items without one\t%d (run interrupted or still going)\n", missing)
+		fmt.Fprintf(w, "Pending (no outcome yet)\t%d (interrupted, left by --limit, or still going)\n", missing)
 	}
 	if s.Pending > 0 {
 		fmt.Fprintf(w, "Calls not yet answered\t%d (resume reconciles them)\n", s.Pending)
@@ -215,13 +309,14 @@ func writeActivity(w io.Writer, s Summary) {
 	fmt.Fprintf(w, "Quota errors\t%d\n", s.QuotaErrors)
 }
 
-func writeAttention(w io.Writer, s Summary) {
+func writeAttention(w io.Writer, s Summary, width int) error {
 	if s.NeedAttention == 0 {
-		return
+		return nil
 	}
 	fmt.Fprintf(w, "\nNeed attention: %d (rejected %d, failed %d, in doubt %d)\n", s.NeedAttention,
 		s.ByOutcome[OutcomeRejected], s.ByOutcome[OutcomeFailed], s.ByOutcome[OutcomeInDoubt])
-	fmt.Fprintf(w, "ROW\tEMAIL\tACTION\tOUTCOME\tHTTP\tMESSAGE\n")
+	tb := table.Table{Width: width}
+	tb.Row("ROW", "EMAIL", "ACTION", "OUTCOME", "HTTP", "MESSAGE")
 	for _, r := range s.Attention {
 		row, code := "-", "-"
 		if r.Row > 0 {
@@ -230,11 +325,19 @@ func writeAttention(w io.Writer, s Summary) {
 		if r.HTTPCode > 0 {
 			code = fmt.Sprint(r.HTTPCode)
 		}
-		msg := cmp.Or(r.Message, r.Detail)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", row, safetext.Cell(r.Email, 80), safetext.Cell(r.Action, 20),
-			safetext.Cell(r.Outcome, 20), code, safetext.Cell(msg, 100))
+		msg := r.Message
+		if r.Detail != "" && msg != "" {
+			msg += "; " + r.Detail
+		} else if msg == "" {
+			msg = r.Detail
+		}
+		tb.Row(row, safetext.Cell(r.Email, 40), safetext.Cell(r.Action, 20), safetext.Cell(r.Outcome, 20), code, safetext.Cell(msg, 300))
+	}
+	if err := tb.Write(w); err != nil {
+		return err
 	}
 	if more := s.NeedAttention - len(s.Attention); more > 0 {
 		fmt.Fprintf(w, "... and %d more: see the CSV report\n", more)
 	}
+	return nil
 }

@@ -2,7 +2,7 @@
 # The README's demo, end to end on the embedded emulator:
 #  1. the single-invitation commands against `invitectl emulator`;
 #  2. a campaign in the sandbox: dry run, the real run, the report;
-#  3. a campaign interrupted with Ctrl-C (SIGINT) and resumed.
+#  3. a campaign interrupted with Ctrl-C (SIGINT), resumed, and its status.
 # Exits non-zero as soon as a step fails.
 set -eu
 BIN=${1:-bin/invitectl}
@@ -64,6 +64,8 @@ if [ "$status" -ne 130 ] && [ "$status" -ne 0 ]; then
 	exit 1
 fi
 step resume "$OUT/plan.results.jsonl" --write-qps 20 --no-progress
+step status "$OUT/plan.results.jsonl" --format csv -o "$OUT/status.csv"
+echo "(who accepted, one row per address: $OUT/status.csv)"
 # Not through step: its echo of the command would land in the CSV too.
 printf '\n$ invitectl list --state invited --format csv > %s\n' "$OUT/invited.csv"
 "$BIN" list --state invited --format csv >"$OUT/invited.csv"

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +34,8 @@ type applyFlags struct {
 	noRefresh     bool
 	settleDelay   time.Duration
 	maxPlanAge    time.Duration
+	limit         int
+	yesPrune      bool
 }
 
 func (f *applyFlags) register(fs *pflag.FlagSet, withReadQPS bool) {
@@ -48,8 +49,10 @@ func (f *applyFlags) register(fs *pflag.FlagSet, withReadQPS bool) {
 	fs.BoolVar(&f.retryInDoubt, "retry-in-doubt", false, "read back items an earlier run left in_doubt and retry those provably not done")
 	fs.BoolVar(&f.retryRejected, "retry-rejected", false, "call again for items an earlier run ended rejected (refused for that address)")
 	fs.BoolVar(&f.noRefresh, "no-refresh", false, "skip reading the invitations' current states before the first call (changes since the plan then go unnoticed)")
-	fs.DurationVar(&f.settleDelay, "settle-delay", executor.DefaultSettleDelay, "after a call whose outcome is unknown (timeout, reset, 5xx, a killed run), how long from its intent until a read-back showing no change proves it did not happen")
-	fs.DurationVar(&f.maxPlanAge, "max-plan-age", 0, "refuse a plan older than this (default: warn after 24h)")
+	durationVar(fs, &f.settleDelay, "settle-delay", executor.DefaultSettleDelay, "after a call whose outcome is unknown (timeout, reset, 5xx, a killed run), how long from its intent until a read-back showing no change proves it did not happen")
+	durationVar(fs, &f.maxPlanAge, "max-plan-age", 0, "refuse a plan older than this (default: warn after 24h)")
+	fs.IntVar(&f.limit, "limit", 0, "act on at most this many send and cancel items in this run (a pilot, or a daily batch); the rest wait for the next apply or resume (exit 5 while some are left)")
+	fs.BoolVar(&f.yesPrune, "yes-prune", false, "confirm a --prune plan that cancels more than 20% of the customer's sent invitations or more than 50")
 }
 
 func (f *applyFlags) check() error {
@@ -62,6 +65,8 @@ func (f *applyFlags) check() error {
 		return usagef("--max-plan-age must not be negative")
 	case f.settleDelay < 0:
 		return usagef("--settle-delay must not be negative")
+	case f.limit < 0:
+		return usagef("--limit must not be negative")
 	}
 	return nil
 }
@@ -78,10 +83,16 @@ second call, so nobody is emailed twice. Interrupt with Ctrl-C and continue
 later with 'invitectl resume RESULTS' (or apply again). At the end the results
 are printed and written as RESULTS.csv beside the journal.
 
+With --limit N a run acts on at most N items (a pilot, or a daily batch);
+apply or resume again for the next ones.
+
 Exit codes: 0 every item done or skipped, 3 some rejected, failed or in doubt,
-4 authentication, 130 interrupted, 2 a plan or journal that cannot be used.`,
+5 this batch is done but --limit left items for the next run, 4
+authentication, 130 interrupted, 2 a plan or journal that cannot be used.`,
 		Example: `  invitectl apply plan.jsonl
-  invitectl apply plan.jsonl --yes --write-qps 5`,
+  invitectl apply plan.jsonl --yes --write-qps 5
+  invitectl apply plan.jsonl --limit 10          # a pilot
+  invitectl apply plan.jsonl --yes --limit 500   # one daily batch, from cron`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -101,7 +112,10 @@ func newResumeCmd(a *app) *cobra.Command {
 		Short: "Continue an interrupted apply from its results journal",
 		Long: `Continues the plan that RESULTS records: items with a final outcome are
 skipped, calls whose outcome was never recorded are reconciled by reading the
-invitation back, and the rest is applied.`,
+invitation back, and the rest is applied. With --limit N it takes up at most N
+items (a daily batch from cron) and exits 5 while items are left.`,
+		Example: `  invitectl resume plan.results.jsonl
+  invitectl resume plan.results.jsonl --limit 500 --no-progress   # a daily batch`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -118,6 +132,7 @@ invitation back, and the rest is applied.`,
 	f.register(cmd.Flags(), true)
 	cmd.Flags().Lookup("results").Hidden = true
 	cmd.Flags().Lookup("yes").Hidden = true
+	cmd.Flags().Lookup("yes-prune").Hidden = true // resume asks nothing: apply was confirmed
 	return cmd
 }
 
@@ -135,10 +150,16 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 				fmt.Fprintln(a.io.errOut, "warning: "+w)
 			}
 			a.sayDuration(r, f)
-			if !confirm || f.yes {
+			if !confirm {
 				return nil
 			}
-			return a.confirm(r.Plan.Header, r.Plan.Summary, planPath)
+			if err := a.confirmPrune(r.Plan.Header, r.Plan.Summary, planPath, f.yesPrune); err != nil {
+				return err
+			}
+			if f.yes {
+				return nil
+			}
+			return a.confirm(r.Plan.Header, r.Plan.Summary, planPath, f.limit)
 		},
 	})
 	var usage *executor.UsageError
@@ -172,7 +193,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	retry := pace.Policy{}
 	var moved map[string]string
 	if !f.noRefresh {
-		ref, err := executor.Refresh(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, run.ToRefresh(f.retryRejected))
+		ref, err := executor.RefreshUpTo(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, run.ToRefresh(f.retryRejected), f.limit)
 		if err != nil {
 			return err
 		}
@@ -199,7 +220,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		Client: client, Journal: j, Resume: run.Resume, Write: write, Read: read, Retry: retry,
 		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, RetryRejected: f.retryRejected, Logger: a.logger,
 		Ledger: run.Ledger, Source: run.Source, PlanCreated: h.CreatedAt, Moved: moved, SettleDelay: f.settleDelay,
-		Judge: invitations.NewJudge(invitations.Probe(client, invitations.PacedReads(read, retry))),
+		Judge: invitations.NewJudge(invitations.Probe(client, invitations.PacedReads(read, retry))), Limit: f.limit,
 	}, run.Items(), &stats)
 	pr.Stop()
 
@@ -232,7 +253,14 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	case runErr != nil:
 		return runErr
 	case results.NeedAttention > 0: // this run's problems and those earlier runs left
+		if left := stats.Deferred.Load(); left > 0 {
+			fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
+		}
 		return partialError{results.NeedAttention}
+	case stats.Deferred.Load() > 0:
+		left := stats.Deferred.Load()
+		fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
+		return moreError{int(left)}
 	}
 	return nil
 }
@@ -242,18 +270,18 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 // the end of input included, declines: a usage error, exit 2. The
 // question goes to stderr even with --quiet, which silences statuses, not
 // questions.
-func (a *app) confirm(h planner.Header, sum planner.Summary, path string) error {
+func (a *app) confirm(h planner.Header, sum planner.Summary, path string, limit int) error {
 	if !a.io.stdinTTY {
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
 	fmt.Fprintf(a.stderr, "Plan %s for customer %s: %d invitation email(s) to send, %d invitation(s) to cancel, %d row(s) with nothing to do.\n",
 		safetext.Terminal(path), safetext.Terminal(h.Customer), sum.Send, sum.Cancel, sum.None)
+	if limit > 0 && sum.Send+sum.Cancel > limit {
+		fmt.Fprintf(a.stderr, "This run acts on at most %d of them (--limit); the rest wait for the next run.\n", limit)
+	}
 	fmt.Fprint(a.stderr, "Apply it? Type yes to continue: ")
-	line, err := bufio.NewReader(a.io.in).ReadString('\n')
-	switch {
-	case errors.Is(err, io.EOF):
-		fmt.Fprintln(a.stderr) // end the question's line
-	case err != nil:
+	line, err := readLine(a.io.in)
+	if err != nil {
 		return fmt.Errorf("read the answer: %w", err)
 	}
 	if strings.TrimSpace(strings.ToLower(line)) != "yes" {
@@ -263,21 +291,24 @@ func (a *app) confirm(h planner.Header, sum planner.Summary, path string) error 
 }
 
 // writeResults prints the summary of the whole journal and writes
-// RESULTS.csv beside it.
+// RESULTS.csv beside it: every plan item, pending ones included.
 func (a *app) writeResults(journal string) (report.Summary, error) {
-	st, err := report.Read(journal)
+	res, err := report.OpenResults(journal)
 	if err != nil {
 		return report.Summary{}, err
 	}
+	if res.Warning != "" {
+		fmt.Fprintln(a.io.errOut, "warning: "+safetext.Terminal(res.Warning))
+	}
 	csvPath := strings.TrimSuffix(journal, ".jsonl") + ".csv"
-	if err := atomicfile.WriteFile(csvPath, func(w io.Writer) error { return report.WriteCSV(w, st) }); err != nil {
+	if err := atomicfile.WriteFile(csvPath, func(w io.Writer) error { return report.WriteCSV(w, res) }); err != nil {
 		return report.Summary{}, err
 	}
-	sum := report.Summarize(st)
-	if err := report.WriteTable(a.io.out, sum); err != nil {
+	sum := res.Summarize()
+	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil {
 		return sum, err
 	}
-	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", journal, csvPath)
+	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", safetext.Terminal(journal), safetext.Terminal(csvPath))
 	return sum, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/spreadsheet"
 )
 
 func newAuthCmd(a *app) *cobra.Command {
@@ -29,7 +30,9 @@ func newAuthCmd(a *app) *cobra.Command {
 		Long: `Shows which credentials, which acting administrator, which scopes and which
 customer invitectl would use; gets a token for the read-only scope and reads one
 page of invitations, then gets a token for the full scope (which apply needs)
-without changing anything. Failures are explained with their fix; they exit 4.`,
+without changing anything, and says whether the Sheets scope (drive.file, for
+report and status --to-sheet) is granted. Failures are explained with their
+fix; they exit 4 (a missing Sheets scope is only reported).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAuthCheck(cmd.Context(), a)
@@ -94,8 +97,29 @@ func runAuthCheck(ctx context.Context, a *app) error {
 		}
 		fmt.Fprintln(out, "full scope   ok (a token for sending and cancelling was granted; nothing was changed)")
 	}
+	a.checkSheetsScope(ctx)
 	fmt.Fprintln(out, "auth check passed")
 	return nil
+}
+
+// checkSheetsScope says whether report and status --to-sheet can write: a
+// token for the Sheets scope. It is optional, so its absence is said, not
+// failed on.
+func (a *app) checkSheetsScope(ctx context.Context) {
+	out := a.io.out
+	ts, err := a.tokenSource(ctx, true, spreadsheet.Scope)
+	if err == nil && ts != nil {
+		_, err = ts.Token()
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "sheets       not granted: %s\n             (--to-sheet needs %s; add it to the domain-wide delegation or the login)\n",
+			errorText(err), spreadsheet.Scope)
+	case ts == nil:
+		fmt.Fprintln(out, "sheets       no authentication is sent: --to-sheet writes to the endpoint as it is")
+	default:
+		fmt.Fprintf(out, "sheets       ok (%s granted: report and status --to-sheet can write a new spreadsheet)\n", spreadsheet.Scope)
+	}
 }
 
 // describeIdentity says which credentials invitectl uses, leaving out what

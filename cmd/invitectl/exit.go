@@ -22,6 +22,7 @@ const (
 	exitUsage       = 2
 	exitPartial     = 3
 	exitAuth        = 4
+	exitMore        = 5
 	exitInterrupted = 130
 )
 
@@ -52,6 +53,12 @@ type partialError struct{ failed int }
 
 func (e partialError) Error() string { return fmt.Sprintf("%d item(s) failed", e.failed) }
 
+// moreError says that a run with --limit finished its batch and left
+// items for the next run; the command to run has already been printed.
+type moreError struct{ left int }
+
+func (e moreError) Error() string { return fmt.Sprintf("%d item(s) left for the next run", e.left) }
+
 // authError is a credential or permission problem, with the fix.
 type authError struct{ err error }
 
@@ -66,6 +73,7 @@ func exitCode(err error, stderr io.Writer) int {
 	var (
 		usage   usageError
 		partial partialError
+		more    moreError
 		authErr authError
 		input   *source.InputError
 	)
@@ -75,6 +83,8 @@ func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case errors.As(err, &partial):
 		return exitPartial
+	case errors.As(err, &more):
+		return exitMore
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "invitectl: interrupted")
 		return exitInterrupted

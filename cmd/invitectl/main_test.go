@@ -51,6 +51,9 @@ func TestScripts(t *testing.T) {
 			"nosecrets": cmdNoSecrets,
 			"waitfile":  cmdWaitFile,
 			"genline":   cmdGenline,
+			"change":    cmdChange,
+			"sheet":     cmdSheet,
+			"genworld":  cmdGenworld,
 		},
 	})
 }

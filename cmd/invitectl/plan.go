@@ -40,12 +40,12 @@ cancels anything. Review the plan, then run 'invitectl apply PLAN'.`,
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "plan.jsonl", "plan file to write")
-	cmd.Flags().StringVar(&o.format, "format", "table", "what to print: table (counts and first rows) or json (every item)")
+	cmd.Flags().StringVar(&o.format, "format", "table", "what to print: table (counts, what the reasons mean, first rows), json or csv (every item)")
 	return cmd
 }
 
 func runPlan(ctx context.Context, a *app, o planOptions) error {
-	if err := checkFormat(o.format, "table", "json"); err != nil {
+	if err := checkFormat(o.format, "table", "json", "csv"); err != nil {
 		return err
 	}
 	if o.output == "" {
@@ -56,7 +56,7 @@ func runPlan(ctx context.Context, a *app, o planOptions) error {
 		return err
 	}
 	defer w.Close()
-	if err := planner.Render(a.io.out, path, o.format); err != nil {
+	if err := planner.Render(a.io.out, path, o.format, a.width()); err != nil {
 		return err
 	}
 	p := safetext.Terminal(path)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -108,11 +107,7 @@ func (a *app) load(ctx context.Context, f *inputFlags, ts oauth2.TokenSource) (*
 			return source.Read(a.io.in, stdinName, opts, fn)
 		}
 	case source.IsSheetsURL(f.input):
-		var rt http.RoundTripper = invitations.NewTransport()
-		if ts != nil {
-			rt = &oauth2.Transport{Source: ts, Base: rt}
-		}
-		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: &http.Client{Transport: rt}}
+		cfg := source.SheetsConfig{Endpoint: a.opts.endpoint, HTTPClient: authedClient(ts)}
 		read = func(fn func(source.Target) error) (source.Info, error) {
 			return source.ReadSheet(ctx, f.input, cfg, opts, fn)
 		}
@@ -135,26 +130,28 @@ type planFlags struct {
 	trustList        bool // deprecated: the default now
 	readQPS          float64
 	lagWindow        time.Duration
+	maxMails         int64
 }
 
 func (p *planFlags) register(f *pflag.FlagSet) {
 	p.inputFlags.register(f, "the campaign: a file (CSV, TSV, a list of addresses, a Sheets or Excel download, an Admin console export, GAM output), - for standard input, "+
 		"sheets://SPREADSHEET_ID[/RANGE] or a Google Sheets URL; or give it as the argument")
 	f.StringVar(&p.action, "action", "invite", "what rows without an action column ask for: invite or cancel")
-	f.DurationVar(&p.resendAfter, "resend-after", 0, "re-send INVITED invitations not updated for this long (e.g. 168h); 0 never re-sends")
+	durationVar(f, &p.resendAfter, "resend-after", 0, "re-send INVITED invitations not updated for this long (e.g. 7d or 168h); 0 never re-sends")
 	f.BoolVar(&p.reinviteDeclined, "reinvite-declined", false, "send again to people who declined")
+	f.Int64Var(&p.maxMails, "max-mails", 0, "never plan a send to an address that has had this many emails already (none/max_mails); 0: no cap")
 	f.BoolVar(&p.prune, "prune", false, "cancel sent invitations the input does not name (invite campaigns only)")
 	f.BoolVar(&p.checkListed, "check-listed", false, "ask isInvitableUser for listed NOT_YET_SENT accounts too (by default their send decides: a send to an account that is no longer invitable is refused and emails no one)")
 	f.BoolVar(&p.trustList, "trust-list", false, "the default now; see --check-listed")
 	_ = f.MarkHidden("trust-list") // cobra's deprecation notice would go to stdout, among the data
 	f.Float64Var(&p.readQPS, "read-qps", defaultReadQPS, "API reads per second (list, isInvitableUser, get)")
-	f.DurationVar(&p.lagWindow, "lag-window", planner.DefaultLagWindow, "how long after invitectl's own send or cancel the listing is assumed not to show it: such addresses are not sent to again (recently_sent)")
+	durationVar(f, &p.lagWindow, "lag-window", planner.DefaultLagWindow, "how long after invitectl's own send or cancel the listing is assumed not to show it: such addresses are not sent to again (recently_sent)")
 }
 
 func (p *planFlags) policy() (planner.Policy, error) {
 	pol := planner.Policy{
 		Action: planner.Wanted(p.action), ResendAfter: planner.Duration(p.resendAfter),
-		ReinviteDeclined: p.reinviteDeclined, Prune: p.prune, TrustList: !p.checkListed,
+		ReinviteDeclined: p.reinviteDeclined, Prune: p.prune, TrustList: !p.checkListed, MaxMails: p.maxMails,
 	}
 	switch {
 	case pol.Action != planner.WantInvite && pol.Action != planner.WantCancel:
@@ -163,6 +160,8 @@ func (p *planFlags) policy() (planner.Policy, error) {
 		return pol, usagef("--resend-after must not be negative")
 	case p.prune && pol.Action != planner.WantInvite:
 		return pol, usagef("--prune applies to invite campaigns only")
+	case p.maxMails < 0:
+		return pol, usagef("--max-mails must not be negative")
 	case p.readQPS < 0:
 		return pol, usagef("--read-qps must not be negative")
 	case p.lagWindow < 0:

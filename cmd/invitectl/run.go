@@ -43,13 +43,13 @@ kept unless -o names one.`,
 	o.register(cmd.Flags())
 	o.apply.register(cmd.Flags(), false)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "plan file to keep (default for a real run: invitectl-plan-TIMESTAMP.jsonl)")
-	cmd.Flags().StringVar(&o.format, "format", "table", "how to print the plan: table or json")
+	cmd.Flags().StringVar(&o.format, "format", "table", "how to print the plan: table, json or csv")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "plan and show, change nothing")
 	return cmd
 }
 
 func runRun(ctx context.Context, a *app, o runOptions) error {
-	if err := checkFormat(o.format, "table", "json"); err != nil {
+	if err := checkFormat(o.format, "table", "json", "csv"); err != nil {
 		return err
 	}
 	o.apply.readQPS = o.readQPS
@@ -68,7 +68,7 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 		return err
 	}
 	defer w.Close()
-	if err := planner.Render(a.io.out, path, o.format); err != nil {
+	if err := planner.Render(a.io.out, path, o.format, a.width()); err != nil {
 		return err
 	}
 	if o.dryRun {

@@ -27,7 +27,10 @@ const (
 	ScopeInvitations         = "https://www.googleapis.com/auth/cloud-identity.userinvitations"
 	ScopeInvitationsReadOnly = "https://www.googleapis.com/auth/cloud-identity.userinvitations.readonly"
 	ScopeSheetsReadOnly      = "https://www.googleapis.com/auth/spreadsheets.readonly"
-	scopeCloudPlatform       = "https://www.googleapis.com/auth/cloud-platform"
+	// ScopeDriveFile creates and writes the spreadsheets report and
+	// status --to-sheet make, and only those.
+	ScopeDriveFile     = "https://www.googleapis.com/auth/drive.file"
+	scopeCloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
 )
 
 // Google's hosts that an AuthEndpoint replaces.

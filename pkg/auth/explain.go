@@ -93,7 +93,7 @@ func explainToken(code, desc string, id Identity) string {
 		return "The OAuth client of your stored login was refused (deleted, or its secret reset): run 'invitectl auth login --client-secret FILE' again with a current client file."
 	case code == "unauthorized_client" || code == "invalid_scope" || code == "access_denied":
 		return "Domain-wide delegation is not set up for these scopes: in the Admin console, Security > Access and data control > API controls > Domain-wide delegation, add " + clientIDOf(id) + " with the scopes " +
-			ScopeInvitations + "," + ScopeInvitationsReadOnly + " (and " + ScopeSheetsReadOnly + " to read Google Sheets). Changes can take a few minutes."
+			ScopeInvitations + "," + ScopeInvitationsReadOnly + " (and " + ScopeSheetsReadOnly + " to read Google Sheets, " + ScopeDriveFile + " to write results to them). Changes can take a few minutes."
 	case code == "invalid_grant" && (strings.Contains(d, "email") || strings.Contains(d, "user id") || strings.Contains(d, "account")):
 		return "The token endpoint does not know --subject: it must be the exact address of an existing user (an administrator) of your domain."
 	case code == "invalid_grant" && strings.Contains(d, "signature"):

@@ -73,14 +73,15 @@ func csvError(err error, name string, base int) error {
 
 // readCSV is the pipeline of a file: the delimiter, the header and the
 // shape it reveals, then one Target per non-blank record to fn. It returns
-// the number of targets yielded and the input's format.
-func readCSV(text *bufio.Reader, name string, opts Options, fn func(Target) error) (int, string, error) {
+// the number of targets yielded, the input's format and the names of its
+// other columns.
+func readCSV(text *bufio.Reader, name string, opts Options, fn func(Target) error) (int, string, []string, error) {
 	delim := opts.Delimiter
 	if delim == 0 {
 		head, _ := text.Peek(bufSize) // a guard error here recurs when the header is read
 		delim = sniffDelimiter(head)
 	} else if !validDelimiter(delim) {
-		return 0, "", &InputError{Path: name, Problem: fmt.Sprintf("invalid delimiter %q", delim)}
+		return 0, "", nil, &InputError{Path: name, Problem: fmt.Sprintf("invalid delimiter %q", delim)}
 	}
 	format := FormatCSV
 	if delim == '\t' {
@@ -93,7 +94,7 @@ func readCSV(text *bufio.Reader, name string, opts Options, fn func(Target) erro
 	head := &csvRecords{r: newCSVReader(text, delim), name: name}
 	lay, pending, err := readHeader(head, name, opts)
 	if err != nil {
-		return 0, format, err
+		return 0, format, nil, err
 	}
 	if lay.format != "" {
 		format = lay.format
@@ -101,7 +102,7 @@ func readCSV(text *bufio.Reader, name string, opts Options, fn func(Target) erro
 	b := newBuilder(lay, name)
 	for _, p := range pending {
 		if err := b.emit(lay.project(p.cells), p.line, fn); err != nil {
-			return b.rows, format, err
+			return b.rows, format, lay.restNames, err
 		}
 	}
 
@@ -118,7 +119,7 @@ func readCSV(text *bufio.Reader, name string, opts Options, fn func(Target) erro
 	default:
 		err = decodeRows[plainRow](rows, lay, base, b, fn)
 	}
-	return b.rows, format, err
+	return b.rows, format, lay.restNames, err
 }
 
 // decodeRows decodes the records of cr as typed rows of shape R and gives

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/invitectl/invitectl/pkg/address"
@@ -51,7 +52,7 @@ func FuzzRead(f *testing.F) {
 		}
 		i := 0
 		if _, err := l.Each(func(tg Target) error {
-			if i >= len(got) || tg != got[i] {
+			if i >= len(got) || !reflect.DeepEqual(tg, got[i]) {
 				t.Fatalf("replayed target %d = %+v, read %+v", i, tg, got)
 			}
 			i++

@@ -31,6 +31,10 @@ type layout struct {
 	sendName, cancelName        string // header cells, for row details
 	emailName                   string // header cell of the address column
 	format                      string // "" (plain), FormatNoHeader, FormatAdminConsole or FormatGAM
+	header                      []string
+	// restNames names the other columns, in column order: what
+	// Target.Columns carries.
+	restNames []string
 }
 
 // record is one record of the stream with the line (or sheet row) it starts on.
@@ -44,6 +48,15 @@ type record struct {
 // without a header, the first data record of a possible GAM file), which
 // the caller must not lose. Every error here comes before any target.
 func readHeader(in records, name string, opts Options) (layout, []record, error) {
+	lay, pending, err := detectLayout(in, name, opts)
+	if err == nil {
+		lay.nameRest()
+	}
+	return lay, pending, err
+}
+
+// detectLayout is readHeader before the other columns are named.
+func detectLayout(in records, name string, opts Options) (layout, []record, error) {
 	cells, line, err := nextNonBlank(in)
 	if err == io.EOF {
 		return layout{}, nil, &InputError{Path: name, Problem: "no header line: the input is blank"}
@@ -78,7 +91,7 @@ func readHeader(in records, name string, opts Options) (layout, []record, error)
 // headerLayout finds the columns that matter; email is -1 when no column
 // has an address column name (or Options.EmailColumn).
 func headerLayout(header, keys []string, opts Options) layout {
-	lay := layout{email: -1, action: -1, send: -1, cancel: -1, width: len(header)}
+	lay := layout{email: -1, action: -1, send: -1, cancel: -1, width: len(header), header: header}
 	if opts.EmailColumn != "" {
 		lay.email = indexOf(keys, canonical(opts.EmailColumn))
 	} else {
@@ -205,6 +218,62 @@ func (l layout) tags() []string {
 	return tags
 }
 
+// isRest reports whether column i is one of the other columns.
+func (l *layout) isRest(i int) bool {
+	return i != l.email && i != l.action && i != l.send && i != l.cancel
+}
+
+// nameRest names the other columns by their header cells: "column N" for
+// an empty cell and in a file without a header, and "NAME (2)" for a
+// repeated name, so that every name is unique in the results.
+func (l *layout) nameRest() {
+	l.restNames = nil
+	seen := map[string]int{}
+	for i := 0; i < l.width && len(l.restNames) < MaxColumns; i++ {
+		if !l.isRest(i) {
+			continue
+		}
+		n := ""
+		if l.format != FormatNoHeader {
+			n = shorten(strings.TrimSpace(cellAt(l.header, i)), maxQuoted)
+		}
+		if n == "" {
+			n = fmt.Sprintf("column %d", i+1)
+		}
+		seen[strings.ToLower(n)]++
+		if k := seen[strings.ToLower(n)]; k > 1 {
+			n = fmt.Sprintf("%s (%d)", n, k)
+		}
+		l.restNames = append(l.restNames, n)
+	}
+	l.header = nil
+}
+
+// columns pairs a row's other cells with their names, leaving out empty
+// ones. A cell is trimmed, loses the quote that defused it as a formula (so
+// that a results CSV reads back as it was written), is cut to
+// MaxColumnBytes, and is copied: the record's memory is not retained.
+func (l *layout) columns(cells []string) []Column {
+	var out []Column
+	for i, v := range cells {
+		if i >= len(l.restNames) {
+			break
+		}
+		v = strings.TrimSpace(v)
+		if u, ok := safetext.Unformula(v); ok {
+			v = u
+		}
+		if v == "" {
+			continue
+		}
+		if out == nil {
+			out = make([]Column, 0, len(l.restNames)-i)
+		}
+		out = append(out, Column{Name: l.restNames[i], Value: shorten(v, MaxColumnBytes)})
+	}
+	return out
+}
+
 // project makes the shape's row of a record read without gocsv (a sheet's
 // values, the records readHeader kept), the same as gocsv would: cells past
 // the header's width are not read.
@@ -212,9 +281,9 @@ func (l layout) project(cells []string) shape {
 	if len(cells) > l.width {
 		cells = cells[:l.width]
 	}
-	var rest filled
+	var rest restCells
 	for i, c := range cells {
-		if i != l.email && i != l.action && i != l.send && i != l.cancel {
+		if l.isRest(i) {
 			_ = rest.UnmarshalCSV(c)
 		}
 	}

@@ -8,10 +8,11 @@ import (
 // Loaded is an input read whole and kept in a compact form, so that it is
 // read once (a pipe or a FIFO cannot be read twice), refused before anything
 // else happens when it is not a campaign, and then replayed to the planner
-// as often as needed. A row costs its address and detail plus three or four
-// bytes; a repeat of an address, or an empty address cell, three or four
-// bytes. The rows are kept in chunks, which never need copying as they
-// grow.
+// as often as needed. A row costs its address, detail and other columns'
+// values plus four or five bytes (and two per other column); a repeat of
+// an address, or an empty address cell, four or five bytes besides its
+// columns. The rows are kept in chunks, which never need copying as they
+// grow; the columns' names are kept once.
 type Loaded struct {
 	info   Info
 	chunks [][]byte
@@ -20,6 +21,9 @@ type Loaded struct {
 	// address of those rows only.
 	firsts  []int
 	firstIx map[int]int
+	// names are the other columns' names, which rows refer to by index.
+	names  []string
+	nameIx map[string]int
 }
 
 // chunkSize is the size of the chunks rows are kept in; a row (an address
@@ -29,7 +33,7 @@ const chunkSize = 1 << 20
 // Load runs read (ReadFile, Read or ReadSheet, bound to their arguments)
 // once and keeps what it yields. It returns read's error as is.
 func Load(read func(fn func(Target) error) (Info, error)) (*Loaded, error) {
-	l := &Loaded{firstIx: map[int]int{}}
+	l := &Loaded{firstIx: map[int]int{}, nameIx: map[string]int{}}
 	prev := 0
 	info, err := read(func(t Target) error {
 		l.add(t, prev)
@@ -47,8 +51,10 @@ func Load(read func(fn func(Target) error) (Info, error)) (*Loaded, error) {
 func (l *Loaded) Info() Info { return l.info }
 
 // The first byte of a row: the action in the low two bits, then the
-// reason, and whether an address and a detail follow.
+// reason in three, whether the row asks to send again, and whether an
+// address and a detail follow. The count of other columns comes last.
 const (
+	flagResend    = 1 << 5
 	flagHasDetail = 1 << 6
 	flagEmpty     = 1 << 7 // invalid_email of an empty cell: no address, the detail below
 )
@@ -82,6 +88,9 @@ func (l *Loaded) add(t Target, prev int) {
 	case t.Detail != "":
 		flags |= flagHasDetail
 	}
+	if t.Resend {
+		flags |= flagResend
+	}
 	b = append(b, flags)
 	switch {
 	case t.Reason == ReasonDuplicate:
@@ -101,6 +110,17 @@ func (l *Loaded) add(t Target, prev int) {
 	}
 	if flags&flagHasDetail != 0 {
 		l.writeString(t.Detail)
+	}
+	l.write(binary.AppendUvarint(buf[:0], uint64(len(t.Columns))))
+	for _, c := range t.Columns {
+		ix, ok := l.nameIx[c.Name]
+		if !ok {
+			ix = len(l.names)
+			l.names = append(l.names, c.Name)
+			l.nameIx[c.Name] = ix
+		}
+		l.write(binary.AppendUvarint(buf[:0], uint64(ix)))
+		l.writeString(c.Value)
 	}
 }
 
@@ -154,6 +174,14 @@ func (l *Loaded) Each(fn func(Target) error) (Info, error) {
 		}
 		if flags&flagHasDetail != 0 {
 			t.Detail = r.string()
+		}
+		t.Resend = flags&flagResend != 0
+		if n := int(r.uvarint()); n > 0 {
+			t.Columns = make([]Column, n)
+			for i := range t.Columns {
+				t.Columns[i].Name = l.names[r.uvarint()]
+				t.Columns[i].Value = r.string()
+			}
 		}
 		if err := fn(t); err != nil {
 			return l.info, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -47,19 +48,19 @@ func TestLoadReplays(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.Info() != wantInfo {
+			if !reflect.DeepEqual(l.Info(), wantInfo) {
 				t.Errorf("Info %+v, want %+v", l.Info(), wantInfo)
 			}
 			for range 2 {
 				i := 0
 				info, err := l.Each(func(tg Target) error {
-					if i >= len(want) || tg != want[i] {
+					if i >= len(want) || !reflect.DeepEqual(tg, want[i]) {
 						t.Fatalf("replayed target %d = %+v, want %+v", i, tg, want[min(i, len(want)-1)])
 					}
 					i++
 					return nil
 				})
-				if err != nil || i != len(want) || info != wantInfo {
+				if err != nil || i != len(want) || !reflect.DeepEqual(info, wantInfo) {
 					t.Fatalf("replayed %d of %d targets, Info %+v, err %v", i, len(want), info, err)
 				}
 			}

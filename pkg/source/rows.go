@@ -41,30 +41,31 @@ func isBlank(cells []string) bool {
 
 // The row types below are the shapes of input that invitectl reads, one
 // per format, decoded by gocsv from the columns the header revealed (see
-// layout.tags). Rest gathers the other columns, only to tell a blank record
-// from a row whose address cell alone is empty.
+// layout.tags). Rest gathers the other columns: to tell a blank record from
+// a row whose address cell alone is empty, and to carry them (a name, a
+// team) through the plan into the results.
 
 // plainRow is a row of a CSV or TSV campaign, or of a list without a
 // header: an address and, optionally, what the row asks for.
 type plainRow struct {
-	Email  string `csv:"Email"`
-	Action string `csv:"Action"` // invite or cancel, any case; empty: the caller's default
-	Rest   filled `csv:"Rest"`
+	Email  string    `csv:"Email"`
+	Action string    `csv:"Action"` // invite or cancel, any case; empty: the caller's default
+	Rest   restCells `csv:"Rest"`
 }
 
 // consoleRow is a row of the Admin console's unmanaged-users export.
 type consoleRow struct {
-	Email  string `csv:"Email"`  // "User email"
-	Send   string `csv:"Send"`   // "(Re) Send transfer requests": Yes or No
-	Cancel string `csv:"Cancel"` // "Cancel transfer requests": Yes or No
-	Rest   filled `csv:"Rest"`
+	Email  string    `csv:"Email"`  // "User email"
+	Send   string    `csv:"Send"`   // "(Re) Send transfer requests": Yes or No
+	Cancel string    `csv:"Cancel"` // "Cancel transfer requests": Yes or No
+	Rest   restCells `csv:"Rest"`
 }
 
 // gamRow is a row of GAM's print userinvitations: name holds the address,
 // or the resource name customers/…/userinvitations/ADDRESS.
 type gamRow struct {
-	Name string `csv:"Name"`
-	Rest filled `csv:"Rest"`
+	Name string    `csv:"Name"`
+	Rest restCells `csv:"Rest"`
 }
 
 // shape is what the builder asks of a decoded row.
@@ -72,23 +73,31 @@ type shape interface {
 	blank() bool
 	addressCell() string
 	action(l *layout) (Action, string) // what the row asks for, or its problem
+	rest() []string                    // the other columns' cells, in column order
 }
 
-// filled records whether any of the cells decoded into it has text.
-type filled bool
+// restCells gathers the cells of the columns that are not read for the
+// address or the action, in column order (gocsv decodes every such column
+// into the one field), and whether any has text. A short row has fewer.
+type restCells struct {
+	cells  []string
+	filled bool
+}
 
 // UnmarshalCSV implements gocsv.TypeUnmarshaller.
-func (f *filled) UnmarshalCSV(s string) error {
-	if !*f && strings.TrimSpace(s) != "" {
-		*f = true
+func (f *restCells) UnmarshalCSV(s string) error {
+	f.cells = append(f.cells, s)
+	if !f.filled && strings.TrimSpace(s) != "" {
+		f.filled = true
 	}
 	return nil
 }
 
 func blankCell(s string) bool { return strings.TrimSpace(s) == "" }
 
-func (r *plainRow) blank() bool         { return !bool(r.Rest) && blankCell(r.Email) && blankCell(r.Action) }
+func (r *plainRow) blank() bool         { return !r.Rest.filled && blankCell(r.Email) && blankCell(r.Action) }
 func (r *plainRow) addressCell() string { return r.Email }
+func (r *plainRow) rest() []string      { return r.Rest.cells }
 func (r *plainRow) action(*layout) (Action, string) {
 	switch v := strings.TrimSpace(r.Action); {
 	case v == "":
@@ -103,9 +112,10 @@ func (r *plainRow) action(*layout) (Action, string) {
 }
 
 func (r *consoleRow) blank() bool {
-	return !bool(r.Rest) && blankCell(r.Email) && blankCell(r.Send) && blankCell(r.Cancel)
+	return !r.Rest.filled && blankCell(r.Email) && blankCell(r.Send) && blankCell(r.Cancel)
 }
 func (r *consoleRow) addressCell() string { return r.Email }
+func (r *consoleRow) rest() []string      { return r.Rest.cells }
 
 // action reads the Admin console export's two Yes/No columns.
 func (r *consoleRow) action(l *layout) (Action, string) {
@@ -128,8 +138,9 @@ func (r *consoleRow) action(l *layout) (Action, string) {
 	return ActionNone, ""
 }
 
-func (r *gamRow) blank() bool                     { return !bool(r.Rest) && blankCell(r.Name) }
+func (r *gamRow) blank() bool                     { return !r.Rest.filled && blankCell(r.Name) }
 func (r *gamRow) addressCell() string             { return r.Name }
+func (r *gamRow) rest() []string                  { return r.Rest.cells }
 func (r *gamRow) action(*layout) (Action, string) { return ActionDefault, "" }
 
 // yesNo reads a Yes/No cell; an empty cell is No.
@@ -219,6 +230,7 @@ func (b *builder) columnName() string {
 // text that is not an address.
 func (b *builder) target(s shape, line int) (t Target, bad bool) {
 	t.Row = line
+	t.Columns = b.lay.columns(s.rest())
 	raw := s.addressCell()
 	if len(raw) > maxCellBytes {
 		t.Email = shorten(address.Trim(raw), maxKeptEmail)
@@ -249,6 +261,9 @@ func (b *builder) target(s shape, line int) (t Target, bad bool) {
 	key, err := address.Key(clean)
 	action, problem := s.action(&b.lay)
 	t.Action = action
+	// The console's column is "(Re) Send": its Yes asks for an email even
+	// to someone invited already.
+	t.Resend = action == ActionInvite && b.lay.format == FormatAdminConsole
 	switch {
 	case err != nil:
 		t.Email = shorten(clean, maxKeptEmail)
@@ -301,28 +316,28 @@ func quoteCell(s string) string { return fmt.Sprintf("%q", shorten(s, maxQuoted)
 
 // runRecords is the pipeline of a record stream that is not a CSV file (a
 // sheet's values): header, then one Target per non-blank record to fn. It
-// returns the number of targets yielded.
-func runRecords(in records, name string, opts Options, fn func(Target) error) (int, error) {
+// returns the number of targets yielded and the names of the other columns.
+func runRecords(in records, name string, opts Options, fn func(Target) error) (int, []string, error) {
 	lay, pending, err := readHeader(in, name, opts)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	b := newBuilder(lay, name)
 	for _, p := range pending {
 		if err := b.emit(lay.project(p.cells), p.line, fn); err != nil {
-			return b.rows, err
+			return b.rows, lay.restNames, err
 		}
 	}
 	for {
 		cells, line, err := in.next()
 		if err == io.EOF {
-			return b.rows, nil
+			return b.rows, lay.restNames, nil
 		}
 		if err != nil {
-			return b.rows, err
+			return b.rows, lay.restNames, err
 		}
 		if err := b.emit(lay.project(cells), line, fn); err != nil {
-			return b.rows, err
+			return b.rows, lay.restNames, err
 		}
 	}
 }

@@ -14,8 +14,9 @@ import (
 	"strings"
 
 	"google.golang.org/api/googleapi"
-	"google.golang.org/api/option"
 	"google.golang.org/api/sheets/v4"
+
+	"github.com/invitectl/invitectl/pkg/spreadsheet"
 )
 
 const sheetsScheme = "sheets://"
@@ -145,24 +146,12 @@ func ReadSheet(ctx context.Context, url string, cfg SheetsConfig, opts Options, 
 	}
 	info.SHA256 = sum
 	in := &sheetRecords{values: vr.Values, first: firstRow(vr.Range)}
-	info.Rows, err = runRecords(in, url, opts, fn)
+	info.Rows, info.Columns, err = runRecords(in, url, opts, fn)
 	return info, err
 }
 
 func sheetsService(ctx context.Context, cfg SheetsConfig) (*sheets.Service, error) {
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient // never Application Default Credentials behind the caller's back
-	}
-	opts := []option.ClientOption{option.WithHTTPClient(hc)}
-	if cfg.Endpoint != "" {
-		ep := cfg.Endpoint
-		if !strings.HasSuffix(ep, "/") {
-			ep += "/" // the generated client resolves "v4/…" against it
-		}
-		opts = append(opts, option.WithEndpoint(ep))
-	}
-	return sheets.NewService(ctx, opts...)
+	return spreadsheet.NewService(ctx, spreadsheet.Config{Endpoint: cfg.Endpoint, HTTPClient: cfg.HTTPClient})
 }
 
 // tabTitle is the title of the tab whose sheetId is ref.gid, "" when there

@@ -118,7 +118,7 @@ func TestReadSheet(t *testing.T) {
 		{
 			url: "sheets://sheet123/Unmanaged users!B3:D", // rows numbered from the range's start
 			want: []Target{
-				tg(4, "dave@gmail.com", ActionInvite, "", 0),
+				resend(4, "dave@gmail.com", ""),
 				tg(5, "erin@gmail.com", ActionNone, ReasonNoAction, 0),
 				tg(6, "frank@gmail.com", ActionCancel, "", 0),
 			},

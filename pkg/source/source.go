@@ -97,6 +97,11 @@ const (
 	// maxCellBytes bounds an address cell that is kept: an address has at
 	// most 254 bytes, and its display name a few dozen more.
 	maxCellBytes = 512
+	// MaxColumns bounds the other columns carried through to the results,
+	// and MaxColumnBytes each of their cells (a longer one is cut, marked
+	// with an ellipsis): a name, a team or a note, not a document.
+	MaxColumns     = 64
+	MaxColumnBytes = 512
 )
 
 // Action is what a row itself asks for.
@@ -142,6 +147,20 @@ type Target struct {
 	// invisible U+200B", `taken from "Ann <ann@example.org>"`).
 	Detail   string
 	FirstRow int // for Reason "duplicate": Row of the first occurrence of that address
+	// Resend says that the row asks for an email even when an invitation
+	// was sent already: the Admin console export's "(Re) Send transfer
+	// requests" = Yes. Action is then ActionInvite.
+	Resend bool
+	// Columns are the row's other cells (a name, a team), in column order,
+	// named by the header (or "column N" without one); empty cells are
+	// left out. See Info.Columns for every name.
+	Columns []Column
+}
+
+// Column is one cell of a row outside the address and action columns.
+type Column struct {
+	Name  string
+	Value string
 }
 
 // Options adjust how an input is read.
@@ -159,6 +178,10 @@ type Info struct {
 	SHA256 string // hex sha256 of the raw bytes read (for a sheet, of the values as fetched, JSON-encoded)
 	Rows   int    // data rows yielded
 	Format string // "csv", "tsv", "no-header", "admin-console", "gam", "sheets"
+	// Columns names the columns that Target.Columns carries, in column
+	// order: every column of the header but the address and the action
+	// columns (at most MaxColumns).
+	Columns []string
 }
 
 // InputError is every error about the input's content or its file (missing,
@@ -218,7 +241,7 @@ func Read(r io.Reader, name string, opts Options, fn func(Target) error) (Info, 
 	if err != nil {
 		return info, err
 	}
-	info.Rows, info.Format, err = readCSV(text, name, opts, fn)
+	info.Rows, info.Format, info.Columns, err = readCSV(text, name, opts, fn)
 	info.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return info, err
 }

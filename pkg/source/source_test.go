@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -30,6 +31,14 @@ func readAll(t *testing.T, path string, opts Options) ([]Target, Info, error) {
 // tg builds an expected target; Detail is checked separately.
 func tg(row int, email string, action Action, reason string, first int) Target {
 	return Target{Row: row, Email: email, Action: action, Reason: reason, FirstRow: first}
+}
+
+// resend is tg of a row that asks for an email even to someone invited
+// (the Admin console export's "(Re) Send transfer requests" = Yes).
+func resend(row int, email string, reason string) Target {
+	t := tg(row, email, ActionInvite, reason, 0)
+	t.Resend = true
+	return t
 }
 
 // tgd is tg with the Detail expected: the row's cell was cleaned.
@@ -62,7 +71,10 @@ func checkTargets(t *testing.T, got, want []Target) {
 			t.Errorf("target %d (row %d): Detail %q for reason %q", i, g.Row, g.Detail, g.Reason)
 		}
 		g.Detail, w.Detail = "", ""
-		if g != w {
+		if w.Columns == nil {
+			g.Columns = nil // TestColumns checks them
+		}
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("target %d:\n got %+v\nwant %+v", i, g, w)
 		}
 	}
@@ -82,14 +94,14 @@ func TestReadFileFixtures(t *testing.T) {
 			file:   "admin-console.csv",
 			format: FormatAdminConsole,
 			want: []Target{
-				tg(2, "alice@gmail.com", ActionInvite, "", 0),
+				resend(2, "alice@gmail.com", ""),
 				tg(3, "bob@gmail.com", ActionCancel, "", 0),
 				tg(4, "carol@gmail.com", ActionNone, ReasonNoAction, 0),
 				tg(5, "dave@gmail.com", none, ReasonInvalidRow, 0),
 				tg(6, "erin@gmail.com", none, ReasonInvalidRow, 0),
-				tg(7, "not-an-address", ActionInvite, ReasonInvalidEmail, 0),
+				resend(7, "not-an-address", ReasonInvalidEmail),
 				tg(8, "alice@gmail.com", ActionCancel, ReasonDuplicate, 2),
-				tg(9, "carol@gmail.com", ActionInvite, "", 0), // the No/No row did not claim it
+				resend(9, "carol@gmail.com", ""), // the No/No row did not claim it
 				tg(10, "frank@gmail.com", ActionNone, ReasonNoAction, 0),
 			},
 		},
@@ -311,7 +323,8 @@ func TestReadFileFixtures(t *testing.T) {
 			checkTargets(t, got, tt.want)
 			raw, _ := os.ReadFile(path)
 			want := Info{Path: path, SHA256: sha256Hex(raw), Rows: len(tt.want), Format: tt.format}
-			if info != want {
+			info.Columns = nil // TestColumns checks them
+			if !reflect.DeepEqual(info, want) {
 				t.Errorf("Info = %+v, want %+v", info, want)
 			}
 		})
@@ -618,4 +631,77 @@ func seq(from, to int) []int {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestColumns: the cells outside the address and action columns are carried,
+// named by the header (unique, "column N" where there is no name), trimmed,
+// without the quote that defused a formula, empty ones left out, in every
+// shape and through Load.
+func TestColumns(t *testing.T) {
+	tests := []struct {
+		file  string
+		names []string
+		want  [][]Column // per target
+	}{
+		{
+			file:  "columns.csv",
+			names: []string{"Name", "Team", "column 4", "Team (2)", "Note"},
+			want: [][]Column{
+				{{"Name", "Ann Example"}, {"Team", "Sales"}, {"column 4", "x"}, {"Team (2)", "EMEA"}, {"Note", "=SUM(A1)"}},
+				{{"Name", "Bob"}},
+				{{"Team", "Ops"}},
+			},
+		},
+		{
+			file:  "columns-noheader.csv",
+			names: []string{"column 2", "column 3"},
+			want:  [][]Column{{{"column 2", "Ann"}, {"column 3", "Sales"}}, nil},
+		},
+		{
+			file:  "columns-console.csv",
+			names: []string{"First name", "Last sign-in"},
+			want:  [][]Column{{{"First name", "Ann"}, {"Last sign-in", "2026-01-02"}}, {{"First name", "Bob"}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.file)
+			l, err := Load(func(fn func(Target) error) (Info, error) { return ReadFile(path, Options{}, fn) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(l.Info().Columns, tt.names) {
+				t.Errorf("Info.Columns = %q, want %q", l.Info().Columns, tt.names)
+			}
+			var got [][]Column
+			if _, err := l.Each(func(tg Target) error { got = append(got, tg.Columns); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("columns = %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestColumnsBounded: a huge cell is cut, and no more than MaxColumns
+// columns are carried.
+func TestColumnsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("email")
+	for i := range MaxColumns + 5 {
+		fmt.Fprintf(&b, ",c%d", i)
+	}
+	b.WriteString("\nann@example.org," + strings.Repeat("é", MaxColumnBytes) + "\n")
+	var got Target
+	info, err := Read(strings.NewReader(b.String()), "wide.csv", Options{}, func(tg Target) error { got = tg; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Columns) != MaxColumns {
+		t.Errorf("%d columns named, want %d", len(info.Columns), MaxColumns)
+	}
+	if len(got.Columns) != 1 || len(got.Columns[0].Value) > MaxColumnBytes || !strings.HasSuffix(got.Columns[0].Value, "…") {
+		t.Errorf("huge cell kept as %d bytes", len(got.Columns[0].Value))
+	}
 }
