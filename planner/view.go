@@ -265,7 +265,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 	if h.ListingStopped > 0 {
 		note("The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.", h.ListingStopped)
 	}
-	if line := quotaLine(h); line != "" {
+	if line := QuotaLine(h, sum); line != "" {
 		note("%s", line)
 	}
 	if n := sum.Reasons["none/"+ReasonRecentlySent] + sum.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
@@ -378,10 +378,11 @@ func describePolicy(p Policy) string {
 	return strings.Join(parts, "; ")
 }
 
-// quotaLine says what planning learned of the quota and how long applying
-// the plan's sends and cancels takes at it.
-func quotaLine(h Header) string {
-	calls := h.Summary.Send + h.Summary.Cancel
+// QuotaLine says what planning learned of the quota and how long applying
+// the plan's sends and cancels (sum's) takes at it, loudly past an hour,
+// with Google's link to ask for more; "" when there is nothing to apply.
+func QuotaLine(h Header, sum Summary) string {
+	calls := sum.Send + sum.Cancel
 	if calls == 0 {
 		return ""
 	}
@@ -391,9 +392,9 @@ func quotaLine(h Header) string {
 	if h.Pace == nil || len(h.Pace.Quotas) == 0 {
 		quota = fmt.Sprintf("%d requests per minute (assumed until Google's first 429 says)", pace.AssumedPerMinute)
 	}
-	line := fmt.Sprintf("Applying: %d call(s) at %s, about %s.", calls, quota, eta)
+	line := fmt.Sprintf("Applying: %d call(s) at %s, about %s.", calls, quota, duration.Format(eta))
 	if eta > time.Hour {
-		line += " It can be interrupted and resumed at any moment."
+		line = "!! This campaign takes a while. " + line + " It can be interrupted and resumed at any moment."
 		if help := p.Help(); help != "" {
 			line += " A higher quota: " + help
 		}

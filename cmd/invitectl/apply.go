@@ -284,6 +284,9 @@ func (a *app) confirm(h planner.Header, sum planner.Summary, path string, limit 
 	if err != nil {
 		return fmt.Errorf("read the answer: %w", err)
 	}
+	if line == "" {
+		fmt.Fprintln(a.stderr) // end the question's line (the input may have ended)
+	}
 	if strings.TrimSpace(strings.ToLower(line)) != "yes" {
 		return usagef("not applied: the answer was not yes")
 	}
@@ -316,21 +319,9 @@ func (a *app) writeResults(journal string) (report.Summary, error) {
 // at the quota the plan learned (or the one assumed), loudly when it is more
 // than an hour, with where to ask Google for more.
 func (a *app) sayDuration(r *executor.Run, f applyFlags) {
-	sum := r.Plan.Summary
-	calls := sum.Send + sum.Cancel
-	if calls == 0 {
-		return
+	if line := planner.QuotaLine(r.Plan.Header, r.Plan.Summary); line != "" {
+		fmt.Fprintln(a.io.errOut, line)
 	}
-	p := pace.New(pace.Config{ReadQPS: f.readQPS, WriteQPS: f.writeQPS, State: r.Plan.Header.Pace})
-	eta := p.ETA(0, calls)
-	msg := fmt.Sprintf("%d call(s) to make at %s: about %s.", calls, p.Describe(), eta.Round(time.Second))
-	if eta > time.Hour {
-		msg = "This campaign takes a while: " + msg + " It can be interrupted at any moment and resumed ('invitectl resume RESULTS')."
-		if help := p.Help(); help != "" {
-			msg += " To ask Google for a higher quota: " + help
-		}
-	}
-	fmt.Fprintln(a.io.errOut, msg)
 }
 
 // quotaHint adds, to a spent daily quota, what the administrator can do.
