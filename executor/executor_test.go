@@ -161,7 +161,7 @@ func (e *env) apply(o applyOpts) (*Stats, error) {
 	if !o.noRefresh {
 		ref, err := RefreshUpTo(ctx, RefreshConfig{Client: reader, Retry: retry, Listed: run.Plan.Header.Listed}, run.ToRefresh(o.retryRejected), o.limit)
 		if err != nil {
-			return nil, err
+			return new(Stats), err
 		}
 		if o.refreshed != nil {
 			*o.refreshed = ref

@@ -70,11 +70,16 @@ func RefreshCost(n int, listed map[invitations.State]int) (listing, gets int) {
 // cannot show (created in the last 48 hours) shows nothing either way; the
 // ledger covers invitectl's own calls to it. Only an authentication failure
 // or the end of ctx is returned; an item whose read fails is left alone.
-func Refresh(ctx context.Context, cfg RefreshConfig, items []planner.Item) (Refreshed, error) {
-	out := Refreshed{Moved: map[string]string{}, Checked: len(items)}
+func Refresh(ctx context.Context, cfg RefreshConfig, items []planner.Item) (out Refreshed, err error) {
+	out = Refreshed{Moved: map[string]string{}, Checked: len(items)}
 	if len(items) == 0 {
 		return out, nil
 	}
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = ErrInterrupted // nothing was called yet: resume starts afresh
+		}
+	}()
 	// A plan that does not say how many invitations there are (an older
 	// plan, or a big tenant whose listing the plan stopped early) is
 	// refreshed one item at a time: the cost is then known.

@@ -194,6 +194,10 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	var moved map[string]string
 	if !f.noRefresh {
 		ref, err := executor.RefreshUpTo(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, run.ToRefresh(f.retryRejected), f.limit)
+		if errors.Is(err, executor.ErrInterrupted) {
+			fmt.Fprintf(a.io.errOut, "\nInterrupted before the first call: nothing was sent.\nResume with: invitectl resume %s\n", run.Results)
+			return context.Canceled
+		}
 		if err != nil {
 			return err
 		}
