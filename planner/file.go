@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/invitectl/invitectl/pkg/address"
 	"github.com/invitectl/invitectl/pkg/atomicfile"
@@ -29,6 +31,9 @@ type FileWriter struct {
 	path   string // the plan; for a dry run, the temporary plan once committed
 	target string // where the temporary files go: the plan, or dryRunName
 	dryRun bool
+	// Unique: Commit never replaces a file; when path exists it takes
+	// NAME-2.jsonl, NAME-3.jsonl... (a default, timestamped name).
+	Unique bool
 	body   *os.File
 	buf    *bufio.Writer
 	enc    *json.Encoder
@@ -106,10 +111,9 @@ func (w *FileWriter) Commit(h Header) (string, error) {
 	}
 	dest := final.Name()
 	if !w.dryRun {
-		if err := os.Rename(final.Name(), w.path); err != nil {
+		if dest, err = w.place(final.Name()); err != nil {
 			return "", fmt.Errorf("write plan: %w", err)
 		}
-		dest = w.path
 		if err := atomicfile.SyncDir(filepath.Dir(w.path)); err != nil {
 			return "", fmt.Errorf("write plan: %w", err)
 		}
@@ -118,6 +122,30 @@ func (w *FileWriter) Commit(h Header) (string, error) {
 	w.done = true
 	w.path = dest
 	return dest, nil
+}
+
+// place moves the finished temporary file to the plan's path, or, when
+// Unique, links it under the first free name (a link never replaces one),
+// and returns the path.
+func (w *FileWriter) place(tmp string) (string, error) {
+	if !w.Unique {
+		return w.path, os.Rename(tmp, w.path)
+	}
+	base := strings.TrimSuffix(w.path, ".jsonl")
+	for n := 1; n < 1000; n++ {
+		p := w.path
+		if n > 1 {
+			p = fmt.Sprintf("%s-%d.jsonl", base, n)
+		}
+		err := os.Link(tmp, p)
+		if err == nil {
+			return p, os.Remove(tmp)
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("%s and 998 more names exist", w.path)
 }
 
 // Close removes the temporary files, and a dry run's plan. It leaves a

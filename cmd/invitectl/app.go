@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,9 @@ type app struct {
 	sandboxURL string
 	// cleanup runs when the command ends (the sandbox's server).
 	cleanup []func()
+	// quitters run when a second interrupt quits at once (see onQuit).
+	quitMu   sync.Mutex
+	quitters []func()
 }
 
 // Annotations of commands.
@@ -95,6 +99,8 @@ func run(args []string, ios ioStreams) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	finished := make(chan struct{})
+	defer close(finished)
 	if ios.signals != nil {
 		note := "invitectl: interrupted; finishing calls in flight"
 		if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[annotInterrupt] != "" {
@@ -117,11 +123,19 @@ func run(args []string, ios ioStreams) int {
 				fmt.Fprintf(ios.errOut, "%s (%s to quit at once)\n", note, again)
 			}
 			cancel()
+			// Wait for the command to end, not for ctx, which has just ended:
+			// a second signal meanwhile quits at once. The journal and the
+			// ledger stay consistent (a torn last line is dropped on reading).
 			select {
 			case <-sigs:
 				fmt.Fprintln(ios.errOut, "invitectl: quitting at once")
-				os.Exit(exitInterrupted)
-			case <-ctx.Done():
+				a.quit()
+				exit := ios.exit
+				if exit == nil {
+					exit = os.Exit
+				}
+				exit(exitInterrupted)
+			case <-finished:
 			}
 		}()
 	}
@@ -381,4 +395,20 @@ func (a *app) setupStateDir() error {
 		a.stateDir = dir
 	}
 	return nil
+}
+
+// onQuit registers what must run even when a second interrupt quits at once:
+// removing temporary files that hold the address list.
+func (a *app) onQuit(f func()) {
+	a.quitMu.Lock()
+	defer a.quitMu.Unlock()
+	a.quitters = append(a.quitters, f)
+}
+
+func (a *app) quit() {
+	a.quitMu.Lock()
+	defer a.quitMu.Unlock()
+	for _, f := range a.quitters {
+		f()
+	}
 }

@@ -153,13 +153,13 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 			if !confirm {
 				return nil
 			}
-			if err := a.confirmPrune(r.Plan.Header, r.Plan.Summary, planPath, f.yesPrune); err != nil {
+			if err := a.confirmPrune(ctx, r.Plan.Header, r.Plan.Summary, planPath, f.yesPrune); err != nil {
 				return err
 			}
 			if f.yes {
 				return nil
 			}
-			return a.confirm(r.Plan.Header, r.Plan.Summary, planPath, f.limit)
+			return a.confirm(ctx, r.Plan.Header, r.Plan.Summary, planPath, f.limit)
 		},
 	})
 	var usage *executor.UsageError
@@ -274,7 +274,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 // the end of input included, declines: a usage error, exit 2. The
 // question goes to stderr even with --quiet, which silences statuses, not
 // questions.
-func (a *app) confirm(h planner.Header, sum planner.Summary, path string, limit int) error {
+func (a *app) confirm(ctx context.Context, h planner.Header, sum planner.Summary, path string, limit int) error {
 	if !a.io.stdinTTY {
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
@@ -284,7 +284,7 @@ func (a *app) confirm(h planner.Header, sum planner.Summary, path string, limit 
 		fmt.Fprintf(a.stderr, "This run acts on at most %d of them (--limit); the rest wait for the next run.\n", limit)
 	}
 	fmt.Fprint(a.stderr, "Apply it? Type yes to continue: ")
-	line, err := readLine(a.io.in)
+	line, err := interruptible(ctx, func() (string, error) { return readLine(a.io.in) })
 	if err != nil {
 		return fmt.Errorf("read the answer: %w", err)
 	}

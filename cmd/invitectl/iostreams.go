@@ -38,6 +38,8 @@ type ioStreams struct {
 	// browse opens a URL in the user's browser (auth login); nil means
 	// there is none, and the URL is only printed.
 	browse func(url string) error
+	// exit ends the process at once (a second interrupt); nil is os.Exit.
+	exit func(code int)
 }
 
 func newSystemIO() ioStreams {
@@ -57,6 +59,10 @@ func newSystemIO() ioStreams {
 		},
 		getenv: os.Getenv,
 		signals: func() (<-chan os.Signal, func()) {
+			// A closed pipe on stdout (invitectl ... | head -1) fails the
+			// write instead of killing the process, so every deferred
+			// clean-up runs and no temporary file is left.
+			signal.Ignore(syscall.SIGPIPE)
 			ch := make(chan os.Signal, 2)
 			signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 			return ch, func() { signal.Stop(ch) }

@@ -39,7 +39,7 @@ cancels anything. Review the plan, then run 'invitectl apply PLAN'.`,
 		},
 	}
 	o.register(cmd.Flags())
-	cmd.Flags().StringVarP(&o.output, "output", "o", "plan.jsonl", "plan file to write")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "plan file to write (default: a new invitectl-plan-TIMESTAMP.jsonl)")
 	cmd.Flags().StringVar(&o.format, "format", "table", "what to print: table (counts, what the reasons mean, first rows), json or csv (every item)")
 	return cmd
 }
@@ -48,10 +48,11 @@ func runPlan(ctx context.Context, a *app, o planOptions) error {
 	if err := checkFormat(o.format, "table", "json", "csv"); err != nil {
 		return err
 	}
-	if o.output == "" {
-		return usagef("--output must name a file")
+	out := o.output
+	if out == "" {
+		out = defaultPlan
 	}
-	path, w, err := a.buildPlan(ctx, &o.planFlags, o.output)
+	path, w, err := a.buildPlan(ctx, &o.planFlags, out)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -116,7 +118,7 @@ func (a *app) load(ctx context.Context, f *inputFlags, ts oauth2.TokenSource) (*
 			return source.ReadFile(f.input, opts, fn)
 		}
 	}
-	return source.Load(read)
+	return interruptible(ctx, func() (*source.Loaded, error) { return source.Load(read) })
 }
 
 // planFlags are the flags of plan and run that shape a plan.
@@ -183,6 +185,13 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if err != nil {
 		return "", nil, err
 	}
+	unique := false
+	if out == defaultPlan {
+		out, unique = defaultPlanName(time.Now()), true
+	}
+	if err := checkOutput(out); err != nil {
+		return "", nil, err
+	}
 	if p.trustList {
 		fmt.Fprintln(a.io.errOut, "warning: --trust-list is the default now and will go away: listed NOT_YET_SENT accounts are not checked unless --check-listed")
 	}
@@ -206,6 +215,8 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if err != nil {
 		return "", nil, err
 	}
+	w.Unique = unique
+	a.onQuit(func() { _ = w.Close() }) // its temporary files hold the address list
 	led, err := ledger.Open(a.stateDir, a.opts.customer, ledger.Options{Since: time.Now().Add(-p.lagWindow)})
 	if err != nil {
 		_ = w.Close()
@@ -262,3 +273,29 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 // checksMaxAge is how long the answers of an interrupted plan are trusted:
 // people accept and accounts change, so a day-old check is asked again.
 const checksMaxAge = 24 * time.Hour
+
+// defaultPlan asks buildPlan for a new, timestamped plan file: a plan never
+// silently replaces last week's, which its journal names.
+const defaultPlan = "\x00default"
+
+// defaultPlanName is invitectl-plan-YYYYMMDD-HHMMSS.jsonl (UTC); the writer
+// adds -2, -3... when it exists.
+func defaultPlanName(now time.Time) string {
+	return "invitectl-plan-" + now.UTC().Format("20060102-150405") + ".jsonl"
+}
+
+// checkOutput refuses, before any API call, a plan path that cannot be
+// written: a folder, or a file in a folder that does not exist.
+func checkOutput(out string) error {
+	if out == "" {
+		return nil // a dry run: a temporary file
+	}
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		return usagef("-o %s is a folder: name the plan file, such as %s", out, filepath.Join(out, "plan.jsonl"))
+	}
+	dir := filepath.Dir(out)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usagef("-o %s: the folder %s does not exist", out, dir)
+	}
+	return nil
+}

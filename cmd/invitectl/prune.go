@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,7 @@ import (
 // planner.PruneAlarm allows without a word: --yes-prune, or the count typed
 // at the prompt. --yes alone is not enough: it is the flag scripts carry,
 // and a short input cancels almost everything.
-func (a *app) confirmPrune(h planner.Header, sum planner.Summary, path string, yes bool) error {
+func (a *app) confirmPrune(ctx context.Context, h planner.Header, sum planner.Summary, path string, yes bool) error {
 	n, alarm := planner.PruneAlarm(h, sum)
 	if alarm == "" || yes {
 		return nil
@@ -26,7 +27,7 @@ func (a *app) confirmPrune(h planner.Header, sum planner.Summary, path string, y
 	}
 	fmt.Fprintln(a.io.errOut, alarm)
 	fmt.Fprintf(a.io.errOut, "To cancel them, type the number of invitations to cancel (%d): ", n)
-	line, err := readLine(a.io.in)
+	line, err := interruptible(ctx, func() (string, error) { return readLine(a.io.in) })
 	if err != nil {
 		return err
 	}
@@ -55,5 +56,27 @@ func readLine(r io.Reader) (string, error) {
 		if err != nil {
 			return b.String(), err
 		}
+	}
+}
+
+// interruptible runs a read that may block for good (a prompt, a pipe, a
+// FIFO) and returns when it does, or with ctx's error when ctx ends first
+// (Ctrl-C): the read is then abandoned, as the command is ending.
+func interruptible[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := read()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
 	}
 }

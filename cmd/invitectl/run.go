@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,10 +59,11 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 		// The prompt would read the answer from where the campaign came.
 		return usagef("the campaign is read from standard input, which leaves nothing to ask for confirmation on: pass --yes (after a --dry-run)")
 	}
-	if !o.dryRun && o.output == "" {
-		o.output = "invitectl-plan-" + time.Now().UTC().Format("20060102-150405") + ".jsonl"
+	out := o.output
+	if !o.dryRun && out == "" {
+		out = defaultPlan
 	}
-	path, w, err := a.buildPlan(ctx, &o.planFlags, o.output)
+	path, w, err := a.buildPlan(ctx, &o.planFlags, out)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/invitectl/invitectl/pkg/emulator"
+)
+
+// interruptible gives the streams a signal channel and an exit that records
+// its code instead of ending the test process.
+func (s *testStreams) interruptible() (chan os.Signal, *atomic.Int64) {
+	sigs := make(chan os.Signal, 2)
+	var code atomic.Int64
+	code.Store(-1)
+	s.ios.signals = func() (<-chan os.Signal, func()) { return sigs, func() {} }
+	s.ios.exit = func(c int) { code.Store(int64(c)) }
+	return sigs, &code
+}
+
+// blocking is a standard input that never delivers, like a terminal nobody
+// types at or a FIFO nobody writes to.
+type blocking struct{ never chan struct{} }
+
+func (b blocking) Read([]byte) (int, error) { <-b.never; return 0, io.EOF }
+
+// A second interrupt quits at once, whatever the run is doing; the journal
+// stays readable.
+func TestSecondInterruptQuitsAtOnce(t *testing.T) {
+	s := newTestStreams(t)
+	s.emulate(t, emulator.Config{Latency: 300 * time.Millisecond})
+	plan := planned(t, s)
+	sigs, exit := s.interruptible()
+	done := make(chan int, 1)
+	go func() { done <- s.run("apply", plan, "--yes", "--no-progress", "--workers", "1", "--write-qps", "1") }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.errOut.String(), "Refreshed") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sigs <- os.Interrupt
+	for !strings.Contains(s.errOut.String(), "Ctrl-C again") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sigs <- os.Interrupt
+	for exit.Load() < 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if exit.Load() != exitInterrupted || !strings.Contains(s.errOut.String(), "quitting at once") {
+		t.Fatalf("exit %d after a second interrupt; stderr:\n%s", exit.Load(), s.errOut.String())
+	}
+	<-done // the in-process run, which os.Exit would have ended, drains
+}
+
+// Ctrl-C at the confirmation prompt aborts with 130; the next line typed is
+// never taken as the answer, and nothing is sent.
+func TestInterruptAtThePrompt(t *testing.T) {
+	s := newTestStreams(t)
+	srv := s.emulate(t, emulator.Config{})
+	plan := planned(t, s)
+	sigs, _ := s.interruptible()
+	s.setTTY(true, false, false)
+	s.ios.in = blocking{make(chan struct{})}
+	done := make(chan int, 1)
+	go func() { done <- s.run("apply", plan, "--no-progress") }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.errOut.String(), "Type yes to continue") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sigs <- os.Interrupt
+	select {
+	case code := <-done:
+		if code != exitInterrupted || srv.State().Calls["send"] != 0 {
+			t.Fatalf("exit %d, %d sends; want 130 and none", code, srv.State().Calls["send"])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the prompt did not end on Ctrl-C")
+	}
+	if _, err := os.Stat(strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"); err == nil {
+		t.Fatal("a journal was created for a plan that was never confirmed")
+	}
+}
+
+// A plan blocked reading its input (standard input, a FIFO) ends on Ctrl-C.
+func TestInterruptWhileReadingTheInput(t *testing.T) {
+	s := newTestStreams(t)
+	srv := s.emulate(t, emulator.Config{})
+	sigs, _ := s.interruptible()
+	s.ios.in = blocking{make(chan struct{})}
+	out := filepath.Join(t.TempDir(), "plan.jsonl")
+	done := make(chan int, 1)
+	go func() { done <- s.run("plan", "-i", "-", "-o", out, "--no-progress") }()
+	time.Sleep(50 * time.Millisecond)
+	sigs <- os.Interrupt
+	select {
+	case code := <-done:
+		if code != exitInterrupted || srv.State().Calls["list"] != 0 {
+			t.Fatalf("exit %d, calls %v; want 130 and none", code, srv.State().Calls)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading the input did not end on Ctrl-C")
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("an interrupted plan was written")
+	}
+}
+
+// plan without -o never replaces a plan: a new, timestamped name each time;
+// -o naming a folder, or a file in a missing folder, is refused before any
+// API call.
+func TestPlanNames(t *testing.T) {
+	s := newTestStreams(t)
+	srv := s.emulate(t, emulator.Config{})
+	dir := t.TempDir()
+	campaign := filepath.Join(dir, "campaign.csv")
+	if err := os.WriteFile(campaign, []byte("email\nomar.eriksen@acme-corp.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chdir(wd) })
+	for range 2 {
+		if code := s.run("plan", campaign, "--no-progress"); code != 0 {
+			t.Fatalf("plan: exit %d\n%s", code, s.errOut.String())
+		}
+	}
+	plans, _ := filepath.Glob(filepath.Join(dir, "invitectl-plan-*.jsonl"))
+	if len(plans) != 2 {
+		t.Fatalf("two plans without -o left %v, want two files", plans)
+	}
+	lists := srv.State().Calls["list"]
+	for _, out := range []string{dir, filepath.Join(dir, "missing", "plan.jsonl")} {
+		s.errOut.Reset()
+		if code := s.run("plan", campaign, "-o", out, "--no-progress"); code != exitUsage || !strings.Contains(s.errOut.String(), out) {
+			t.Errorf("-o %s: exit %d\n%s", out, code, s.errOut.String())
+		}
+	}
+	if n := srv.State().Calls["list"]; n != lists {
+		t.Fatalf("a refused -o made %d API calls", n-lists)
+	}
+}
