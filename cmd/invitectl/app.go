@@ -20,6 +20,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/profile"
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // globalOptions are the flags every command takes.
@@ -308,9 +309,9 @@ func (a *app) clientWith(ctx context.Context, ts oauth2.TokenSource) (*invitatio
 
 // scopes are the OAuth scopes a command needs.
 func scopes(readOnly bool, extra ...string) []string {
-	s := []string{auth.ScopeInvitations}
+	s := []string{scope.Invitations}
 	if readOnly {
-		s = []string{auth.ScopeInvitationsReadOnly}
+		s = []string{scope.InvitationsReadOnly}
 	}
 	return append(s, extra...)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/safetext"
-	"github.com/invitectl/invitectl/pkg/spreadsheet"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 func newAuthCmd(a *app) *cobra.Command {
@@ -60,7 +60,7 @@ func runAuthCheck(ctx context.Context, a *app) error {
 	if id.Subject != "" {
 		fmt.Fprintf(out, "acting as    %s\n", id.Subject)
 	}
-	fmt.Fprintf(out, "scopes       %s (plan, list, get, check)\n             %s (apply, send, cancel)\n", auth.ScopeInvitationsReadOnly, auth.ScopeInvitations)
+	fmt.Fprintf(out, "scopes       %s (plan, list, get, check)\n             %s (apply, send, cancel)\n", scope.InvitationsReadOnly, scope.Invitations)
 	fmt.Fprintf(out, "customer     %s\n", a.opts.customer)
 	endpoint := a.opts.endpoint
 	if endpoint == "" {
@@ -93,7 +93,7 @@ func runAuthCheck(ctx context.Context, a *app) error {
 	if full != nil {
 		if _, err := full.Token(); err != nil {
 			fmt.Fprintln(out, "full scope   FAILED")
-			return authError{fmt.Errorf("token for %s: %w", auth.ScopeInvitations, err)}
+			return authError{fmt.Errorf("token for %s: %w", scope.Invitations, err)}
 		}
 		fmt.Fprintln(out, "full scope   ok (a token for sending and cancelling was granted; nothing was changed)")
 	}
@@ -107,18 +107,18 @@ func runAuthCheck(ctx context.Context, a *app) error {
 // failed on.
 func (a *app) checkSheetsScope(ctx context.Context) {
 	out := a.io.out
-	ts, err := a.tokenSource(ctx, true, spreadsheet.Scope)
+	ts, err := a.tokenSource(ctx, true, scope.DriveFile)
 	if err == nil && ts != nil {
 		_, err = ts.Token()
 	}
 	switch {
 	case err != nil:
 		fmt.Fprintf(out, "sheets       not granted: %s\n             (--to-sheet needs %s; add it to the domain-wide delegation or the login)\n",
-			errorText(err), spreadsheet.Scope)
+			errorText(err), scope.DriveFile)
 	case ts == nil:
 		fmt.Fprintln(out, "sheets       no authentication is sent: --to-sheet writes to the endpoint as it is")
 	default:
-		fmt.Fprintf(out, "sheets       ok (%s granted: report and status --to-sheet can write a new spreadsheet)\n", spreadsheet.Scope)
+		fmt.Fprintf(out, "sheets       ok (%s granted: report and status --to-sheet can write a new spreadsheet)\n", scope.DriveFile)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/profile"
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 type loginOptions struct {
@@ -52,7 +53,7 @@ the command gives up after --timeout with what to do.`,
 	f.StringVar(&o.clientSecret, "client-secret", "", "the OAuth client file of a Desktop app, as the Cloud console downloads it (required)")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "print the sign-in address instead of opening a browser (open it on this machine: the answer comes to a loopback port)")
 	durationVar(f, &o.timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
-	f.StringSliceVar(&o.scopes, "scopes", []string{auth.ScopeInvitations, auth.ScopeSheetsReadOnly}, "OAuth scopes to ask for, comma-separated (the invitations scope also reads)")
+	f.StringSliceVar(&o.scopes, "scopes", []string{scope.Invitations, scope.SheetsReadOnly}, "OAuth scopes to ask for, comma-separated (the invitations scope also reads)")
 	_ = cmd.MarkFlagRequired("client-secret")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 const (
@@ -37,7 +38,7 @@ func newLoginEnv(t *testing.T, loginUser string) *loginEnv {
 		Clients: map[string]emulator.OAuthClient{
 			loginClient: {Secret: loginSecret},
 			// Like Google's shared clients: no cloud-identity scope.
-			sharedID: {Secret: "x", Scopes: []string{emulator.ScopeCloudPlatform, "openid", "email"}},
+			sharedID: {Secret: "x", Scopes: []string{scope.CloudPlatform, "openid", "email"}},
 		}}})
 	e.s.env["INVITECTL_AUTH_ENDPOINT"] = e.s.env["INVITECTL_ENDPOINT"]
 	e.s.ios.browse = func(u string) error {

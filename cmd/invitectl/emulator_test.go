@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // syncBuffer is a bytes.Buffer that a running command and a test share.
@@ -51,7 +51,7 @@ func TestEmulatorCommand(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run([]string{"emulator", "--addr", "127.0.0.1:0", "--requests-per-minute", "2",
-			"--send-visibility-lag", "1m", "--oauth-client", "cid.apps.googleusercontent.com:s3cret:" + emulator.ScopeInvitations,
+			"--send-visibility-lag", "1m", "--oauth-client", "cid.apps.googleusercontent.com:s3cret:" + scope.Invitations,
 			"--login-user", "it-admin@acme-corp.example"}, testIO(&out, &errOut, sigs))
 	}()
 	var base string
@@ -88,7 +88,7 @@ func TestEmulatorCommand(t *testing.T) {
 	// The authorization endpoint redirects to the loopback with a code.
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	q := url.Values{"client_id": {"cid.apps.googleusercontent.com"}, "redirect_uri": {"http://127.0.0.1:9/cb"},
-		"response_type": {"code"}, "scope": {emulator.ScopeInvitations}, "state": {"x"}}
+		"response_type": {"code"}, "scope": {scope.Invitations}, "state": {"x"}}
 	resp, err := noFollow.Get(base + "/o/oauth2/auth?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,11 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/oauth2"
 
-	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
+	"github.com/invitectl/invitectl/pkg/scope"
 	"github.com/invitectl/invitectl/pkg/source"
 	"github.com/invitectl/invitectl/planner"
 )
@@ -82,7 +82,7 @@ func (f *inputFlags) sourceOptions() (source.Options, error) {
 // command's own: a spreadsheet is read with the token of the API calls.
 func (f *inputFlags) scopes() []string {
 	if source.IsSheetsURL(f.input) {
-		return []string{auth.ScopeSheetsReadOnly}
+		return []string{scope.SheetsReadOnly}
 	}
 	return nil
 }

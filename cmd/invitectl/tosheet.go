@@ -12,6 +12,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/atomicfile"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/scope"
 	"github.com/invitectl/invitectl/pkg/spreadsheet"
 )
 
@@ -22,7 +23,7 @@ const sheetDefault = "\x00default"
 // registerToSheet adds --to-sheet[=TITLE]. pflag cannot tell an optional
 // value from the next argument, so a title is given with '='.
 func registerToSheet(cmd *cobra.Command, p *string) {
-	cmd.Flags().StringVar(p, "to-sheet", "", "write the table to a new Google Sheet and print its URL (--to-sheet or --to-sheet=TITLE; needs the scope "+spreadsheet.Scope+")")
+	cmd.Flags().StringVar(p, "to-sheet", "", "write the table to a new Google Sheet and print its URL (--to-sheet or --to-sheet=TITLE; needs the scope "+scope.DriveFile+")")
 	cmd.Flags().Lookup("to-sheet").NoOptDefVal = sheetDefault
 }
 
@@ -48,7 +49,7 @@ func authedClient(ts oauth2.TokenSource) *http.Client {
 // --endpoint when set, as sheets:// input is read) and prints its URL on
 // stdout.
 func (a *app) writeSheet(ctx context.Context, title, tab string, rows spreadsheet.Rows) error {
-	ts, err := a.tokenSource(ctx, true, spreadsheet.Scope)
+	ts, err := a.tokenSource(ctx, true, scope.DriveFile)
 	if err != nil {
 		return err
 	}

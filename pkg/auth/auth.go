@@ -16,21 +16,11 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/invitectl/invitectl/pkg/scope"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/impersonate"
 	"google.golang.org/api/option"
-)
-
-// Scopes invitectl asks for.
-const (
-	ScopeInvitations         = "https://www.googleapis.com/auth/cloud-identity.userinvitations"
-	ScopeInvitationsReadOnly = "https://www.googleapis.com/auth/cloud-identity.userinvitations.readonly"
-	ScopeSheetsReadOnly      = "https://www.googleapis.com/auth/spreadsheets.readonly"
-	// ScopeDriveFile creates and writes the spreadsheets report and
-	// status --to-sheet make, and only those.
-	ScopeDriveFile     = "https://www.googleapis.com/auth/drive.file"
-	scopeCloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
 )
 
 // Google's hosts that an AuthEndpoint replaces.
@@ -224,7 +214,7 @@ func impersonation(ctx context.Context, o Options, id Identity) (oauth2.TokenSou
 	if o.Subject == "" {
 		return nil, id, missingSubject()
 	}
-	base, adcID, err := findADC(ctx, o, []string{scopeCloudPlatform}, "", false)
+	base, adcID, err := findADC(ctx, o, []string{scope.CloudPlatform}, "", false)
 	if err != nil {
 		return nil, id, err
 	}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // writeKey writes a service-account key generated for the test (never
@@ -63,7 +64,7 @@ func TestSetupErrors(t *testing.T) {
 		{"both modes", Options{Credentials: key, ImpersonateServiceAccount: "sa@x", Subject: "a@example.com"}, "exclude each other"},
 		{"impersonation without subject", Options{ImpersonateServiceAccount: "sa@x"}, "no --subject"},
 		{"no adc", Options{Getenv: func(string) string { return filepath.Join(dir, "none.json") }}, "no credentials"},
-		{"adc service account without subject", Options{Getenv: func(string) string { return key }, Scopes: []string{ScopeInvitations}}, "no --subject"},
+		{"adc service account without subject", Options{Getenv: func(string) string { return key }, Scopes: []string{scope.Invitations}}, "no --subject"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,7 +84,7 @@ func TestModes(t *testing.T) {
 	dir := t.TempDir()
 	key, _ := writeKey(t, dir, "sa@p.iam.gserviceaccount.com", "https://oauth2.googleapis.com/token", 0o644)
 	var warned []string
-	ts, id, err := TokenSource(context.Background(), Options{Credentials: key, Subject: "admin@example.com", Scopes: []string{ScopeInvitationsReadOnly},
+	ts, id, err := TokenSource(context.Background(), Options{Credentials: key, Subject: "admin@example.com", Scopes: []string{scope.InvitationsReadOnly},
 		Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil || ts == nil || id.Mode != "key" || id.Principal != "sa@p.iam.gserviceaccount.com" || id.Subject != "admin@example.com" {
 		t.Fatalf("key mode: %v %+v", err, id)
@@ -91,11 +92,11 @@ func TestModes(t *testing.T) {
 	if len(warned) != 1 || !strings.Contains(warned[0], "readable by group or others") {
 		t.Fatalf("warnings %v", warned)
 	}
-	ts, id, err = TokenSource(context.Background(), Options{Endpoint: "http://127.0.0.1:1", Scopes: []string{ScopeInvitations}})
+	ts, id, err = TokenSource(context.Background(), Options{Endpoint: "http://127.0.0.1:1", Scopes: []string{scope.Invitations}})
 	if err != nil || ts != nil || id.Mode != "none" {
 		t.Fatalf("endpoint without credentials: %v %v %+v", err, ts, id)
 	}
-	ts, id, err = TokenSource(context.Background(), Options{Getenv: func(string) string { return key }, Subject: "admin@example.com", Scopes: []string{ScopeInvitations}})
+	ts, id, err = TokenSource(context.Background(), Options{Getenv: func(string) string { return key }, Subject: "admin@example.com", Scopes: []string{scope.Invitations}})
 	if err != nil || ts == nil || id.Mode != "adc" || id.Source != key {
 		t.Fatalf("adc: %v %+v", err, id)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // WithIdentity attaches the credentials a command used to its error, so
@@ -58,9 +59,9 @@ func Explain(err error) string {
 	case e.Reason == "SERVICE_DISABLED":
 		return "The Cloud Identity API is not enabled in the Google Cloud project of these credentials: enable it (APIs & Services > Library > Cloud Identity API), wait a minute, retry."
 	case e.Reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT" && id.Mode == "login":
-		return "Your stored login lacks the scope this command needs (" + ScopeInvitations + " to send or cancel, " + ScopeInvitationsReadOnly + " to read): run 'invitectl auth login' again and allow every access it asks for."
+		return "Your stored login lacks the scope this command needs (" + scope.Invitations + " to send or cancel, " + scope.InvitationsReadOnly + " to read): run 'invitectl auth login' again and allow every access it asks for."
 	case e.Reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
-		return "The access token lacks the scope this command needs (" + ScopeInvitations + " to send or cancel, " + ScopeInvitationsReadOnly + " to read). With domain-wide delegation, authorise both for " + clientIDOf(id) + " in the Admin console: Security > Access and data control > API controls > Domain-wide delegation."
+		return "The access token lacks the scope this command needs (" + scope.Invitations + " to send or cancel, " + scope.InvitationsReadOnly + " to read). With domain-wide delegation, authorise both for " + clientIDOf(id) + " in the Admin console: Security > Access and data control > API controls > Domain-wide delegation."
 	case e.HTTPCode == 401 && id.Mode == "none":
 		return "No credentials were used: with --endpoint (or INVITECTL_ENDPOINT) and no credential flag, invitectl sends no token, as an emulator wants none; this server asks for one. Pass --credentials KEY.json --subject ADMIN, sign in with 'invitectl auth login', or, for an emulator that issues tokens, set INVITECTL_AUTH_ENDPOINT to it."
 	case e.HTTPCode == 401 && id.Mode == "login":
@@ -93,7 +94,7 @@ func explainToken(code, desc string, id Identity) string {
 		return "The OAuth client of your stored login was refused (deleted, or its secret reset): run 'invitectl auth login --client-secret FILE' again with a current client file."
 	case code == "unauthorized_client" || code == "invalid_scope" || code == "access_denied":
 		return "Domain-wide delegation is not set up for these scopes: in the Admin console, Security > Access and data control > API controls > Domain-wide delegation, add " + clientIDOf(id) + " with the scopes " +
-			ScopeInvitations + "," + ScopeInvitationsReadOnly + " (and " + ScopeSheetsReadOnly + " to read Google Sheets, " + ScopeDriveFile + " to write results to them). Changes can take a few minutes."
+			scope.Invitations + "," + scope.InvitationsReadOnly + " (and " + scope.SheetsReadOnly + " to read Google Sheets, " + scope.DriveFile + " to write results to them). Changes can take a few minutes."
 	case code == "invalid_grant" && (strings.Contains(d, "email") || strings.Contains(d, "user id") || strings.Contains(d, "account")):
 		return "The token endpoint does not know --subject: it must be the exact address of an existing user (an administrator) of your domain."
 	case code == "invalid_grant" && strings.Contains(d, "signature"):

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/invitectl/invitectl/pkg/atomicfile"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // An administrator's own login, with an OAuth client of their own: the
@@ -196,7 +197,7 @@ func Login(ctx context.Context, c LoginConfig) (StoredLogin, error) {
 	case <-timer.C:
 		return StoredLogin{}, &Error{
 			Problem: fmt.Sprintf("no answer from the browser within %s", c.Timeout),
-			Fix: "if the browser showed \"Error 400: invalid_scope\", this OAuth client may not ask for " + ScopeInvitations +
+			Fix: "if the browser showed \"Error 400: invalid_scope\", this OAuth client may not ask for " + scope.Invitations +
 				": Google refuses it to shared clients such as gcloud's (GAM-team/GAM issues 1351 and 1358); use a client of your own project (" +
 				desktopFix + ") whose OAuth consent screen lists the scope. If it showed another error, fix what it names. Then run 'invitectl auth login' again (--timeout to wait longer)",
 		}

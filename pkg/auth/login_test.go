@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 func TestReadClientSecret(t *testing.T) {
@@ -60,7 +62,7 @@ func TestStoredLogin(t *testing.T) {
 	dir := t.TempDir()
 	google := filepath.Join(dir, "logins", "default.json")
 	l := StoredLogin{Type: "authorized_user", ClientID: "c", ClientSecret: "s", RefreshToken: "1//r", TokenURI: googleTokenURI,
-		Scopes: []string{ScopeInvitations}, Created: time.Now().UTC().Truncate(time.Second)}
+		Scopes: []string{scope.Invitations}, Created: time.Now().UTC().Truncate(time.Second)}
 	if err := SaveLogin(google, l); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestStoredLogin(t *testing.T) {
 	}
 
 	noenv := func(string) string { return "" }
-	_, id, err := TokenSource(context.Background(), Options{Login: google, Getenv: noenv, Scopes: []string{ScopeInvitationsReadOnly}})
+	_, id, err := TokenSource(context.Background(), Options{Login: google, Getenv: noenv, Scopes: []string{scope.InvitationsReadOnly}})
 	if err != nil || id.Mode != "login" || id.ClientID != "c" || id.Source != google {
 		t.Errorf("the login: %+v %v", id, err)
 	}

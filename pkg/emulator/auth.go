@@ -17,16 +17,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
-// The OAuth scopes the emulator understands.
-const (
-	ScopeInvitations         = "https://www.googleapis.com/auth/cloud-identity.userinvitations"
-	ScopeInvitationsReadOnly = "https://www.googleapis.com/auth/cloud-identity.userinvitations.readonly"
-	ScopeSheetsReadOnly      = "https://www.googleapis.com/auth/spreadsheets.readonly"
-	ScopeCloudPlatform       = "https://www.googleapis.com/auth/cloud-platform"
-	googleTokenURL           = "https://oauth2.googleapis.com/token"
-)
+// googleTokenURL is the audience of Google's JWT-bearer assertions.
+const googleTokenURL = "https://oauth2.googleapis.com/token"
 
 // AuthConfig makes the emulator demand access tokens it issued itself, the
 // way Google's token endpoint and APIs behave for a service account with
@@ -218,7 +214,7 @@ func (a *authority) mint(g grant) string {
 }
 
 func (a *authority) delegated(principal string, scopes []string) bool {
-	allowed := []string{ScopeInvitations, ScopeInvitationsReadOnly, ScopeSheetsReadOnly, ScopeDriveFile}
+	allowed := []string{scope.Invitations, scope.InvitationsReadOnly, scope.SheetsReadOnly, scope.DriveFile}
 	if a.cfg.Delegated != nil {
 		allowed = a.cfg.Delegated[strings.ToLower(principal)]
 	}

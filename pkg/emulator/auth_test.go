@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 const sa = "sa@test.iam.gserviceaccount.com"
@@ -89,10 +90,10 @@ func call(t *testing.T, method, u, tok string) (int, map[string]any) {
 
 func TestTokenEndpoint(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	key, base := authServer(t, now, []string{emulator.ScopeInvitationsReadOnly})
+	key, base := authServer(t, now, []string{scope.InvitationsReadOnly})
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	claims := func(mod func(map[string]any)) map[string]any {
-		c := map[string]any{"iss": sa, "sub": "admin@example.com", "scope": emulator.ScopeInvitationsReadOnly,
+		c := map[string]any{"iss": sa, "sub": "admin@example.com", "scope": scope.InvitationsReadOnly,
 			"aud": "https://oauth2.googleapis.com/token", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 		if mod != nil {
 			mod(c)
@@ -111,7 +112,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{"too long", assertion(t, key, claims(func(c map[string]any) { c["exp"] = now.Add(3 * time.Hour).Unix() })), 400, "invalid_grant"},
 		{"audience", assertion(t, key, claims(func(c map[string]any) { c["aud"] = "https://example.com/" })), 400, "invalid_grant"},
 		{"no scope", assertion(t, key, claims(func(c map[string]any) { c["scope"] = "" })), 400, "invalid_scope"},
-		{"scope not delegated", assertion(t, key, claims(func(c map[string]any) { c["scope"] = emulator.ScopeInvitations })), 401, "unauthorized_client"},
+		{"scope not delegated", assertion(t, key, claims(func(c map[string]any) { c["scope"] = scope.Invitations })), 401, "unauthorized_client"},
 		{"unknown subject", assertion(t, key, claims(func(c map[string]any) { c["sub"] = "ghost@example.com" })), 400, "invalid_grant"},
 		{"garbage", "not.a.jwt", 400, "invalid_grant"},
 	}
@@ -145,7 +146,7 @@ func TestTokenEndpoint(t *testing.T) {
 func TestNonAdminSubject(t *testing.T) {
 	now := time.Now()
 	key, base := authServer(t, now, nil)
-	_, body := token(t, base, assertion(t, key, map[string]any{"iss": sa, "sub": "nys@example.com", "scope": emulator.ScopeInvitationsReadOnly,
+	_, body := token(t, base, assertion(t, key, map[string]any{"iss": sa, "sub": "nys@example.com", "scope": scope.InvitationsReadOnly,
 		"aud": "https://oauth2.googleapis.com/token", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}))
 	tok, _ := body["access_token"].(string)
 	code, resp := call(t, http.MethodGet, base+"/v1/customers/"+customer+"/userinvitations", tok)

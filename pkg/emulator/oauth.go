@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // OAuthClient is an OAuth client of the "Desktop app" kind, as an
@@ -31,18 +33,13 @@ type OAuthClient struct {
 }
 
 // Scopes beyond the invitation ones that the emulator's endpoints know.
-const (
-	ScopeSpreadsheets  = "https://www.googleapis.com/auth/spreadsheets"
-	ScopeDriveFile     = "https://www.googleapis.com/auth/drive.file"
-	ScopeDrive         = "https://www.googleapis.com/auth/drive"
-	ScopeDriveReadOnly = "https://www.googleapis.com/auth/drive.readonly"
-)
+const ()
 
 // knownScopes are the scopes a client with no Scopes list may get; Google
 // refuses an unknown scope as invalid_scope too.
 var knownScopes = []string{
-	ScopeInvitations, ScopeInvitationsReadOnly, ScopeSpreadsheets, ScopeSheetsReadOnly,
-	ScopeDriveFile, ScopeDrive, ScopeDriveReadOnly, ScopeCloudPlatform,
+	scope.Invitations, scope.InvitationsReadOnly, scope.Spreadsheets, scope.SheetsReadOnly,
+	scope.DriveFile, scope.Drive, scope.DriveReadOnly, scope.CloudPlatform,
 	"openid", "email", "profile",
 	"https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/userinfo.profile",
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 const (
@@ -42,7 +43,7 @@ func newOAuthEnv(t *testing.T, loginUser string) *oauthEnv {
 		Require: true, LoginUser: loginUser,
 		Clients: map[string]emulator.OAuthClient{
 			clientID:      {Secret: clientSecret},
-			sharedClient:  {Secret: "x", Scopes: []string{emulator.ScopeCloudPlatform, "openid", "email"}},
+			sharedClient:  {Secret: "x", Scopes: []string{scope.CloudPlatform, "openid", "email"}},
 			"testing-app": {Secret: "t", Testing: true},
 		},
 	}}, invitations.V1)
@@ -52,7 +53,7 @@ func newOAuthEnv(t *testing.T, loginUser string) *oauthEnv {
 	}))
 	t.Cleanup(lb.Close)
 	e.back = lb.URL + "/callback"
-	e.oauth = e.config(clientID, clientSecret, emulator.ScopeInvitations)
+	e.oauth = e.config(clientID, clientSecret, scope.Invitations)
 	return e
 }
 
@@ -102,7 +103,7 @@ func TestAuthCodeFlowWithPKCE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.Extra("scope") != emulator.ScopeInvitations {
+	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.Extra("scope") != scope.Invitations {
 		t.Fatalf("token %+v scope %v", tok, tok.Extra("scope"))
 	}
 	c, err := invitations.New(ctx, invitations.Config{Customer: customer, Endpoint: e.base, TokenSource: e.oauth.TokenSource(ctx, tok)})
@@ -126,7 +127,7 @@ func TestAuthCodeFlowWithPKCE(t *testing.T) {
 	if err != nil || fresh.AccessToken == "" || fresh.AccessToken == tok.AccessToken {
 		t.Fatalf("refresh: %+v, %v", fresh, err)
 	}
-	_, err = e.config(clientID, "wrong", emulator.ScopeInvitations).TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	_, err = e.config(clientID, "wrong", scope.Invitations).TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 	if re := retrieveErr(t, err); re.ErrorCode != "invalid_client" {
 		t.Fatalf("refresh with a wrong secret: %v", err)
 	}
@@ -200,9 +201,9 @@ func TestAuthorizationRefusals(t *testing.T) {
 	plain := func(oc *oauth2.Config) string {
 		return oc.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 	}
-	oob := e.config(clientID, clientSecret, emulator.ScopeInvitations)
+	oob := e.config(clientID, clientSecret, scope.Invitations)
 	oob.RedirectURL = "urn:ietf:wg:oauth:2.0:oob"
-	web := e.config(clientID, clientSecret, emulator.ScopeInvitations)
+	web := e.config(clientID, clientSecret, scope.Invitations)
 	web.RedirectURL = "https://example.com/callback"
 	cases := []struct {
 		name   string
@@ -210,9 +211,9 @@ func TestAuthorizationRefusals(t *testing.T) {
 		status int
 		page   string
 	}{
-		{"unknown client", plain(e.config("ghost", "", emulator.ScopeInvitations)), 401, "Error 401: invalid_client"},
-		{"shared client, invitations scope", plain(e.config(sharedClient, "x", emulator.ScopeCloudPlatform, emulator.ScopeInvitations)), 400,
-			"Error 400: invalid_scope</p><p>Some requested scopes cannot be shown: [" + emulator.ScopeInvitations + "]"},
+		{"unknown client", plain(e.config("ghost", "", scope.Invitations)), 401, "Error 401: invalid_client"},
+		{"shared client, invitations scope", plain(e.config(sharedClient, "x", scope.CloudPlatform, scope.Invitations)), 400,
+			"Error 400: invalid_scope</p><p>Some requested scopes cannot be shown: [" + scope.Invitations + "]"},
 		{"unknown scope", plain(e.config(clientID, clientSecret, "https://www.googleapis.com/auth/frobnicate")), 400, "invalid_scope"},
 		{"no scope", plain(e.config(clientID, clientSecret)), 400, "Missing required parameter: scope"},
 		{"not loopback", plain(web), 400, "redirect_uri_mismatch"},
@@ -227,7 +228,7 @@ func TestAuthorizationRefusals(t *testing.T) {
 		}
 	}
 	// The shared client still gets the scopes it is allowed.
-	if _, _, hit := e.browse(t, plain(e.config(sharedClient, "x", emulator.ScopeCloudPlatform))); hit == nil || hit.Get("code") == "" {
+	if _, _, hit := e.browse(t, plain(e.config(sharedClient, "x", scope.CloudPlatform))); hit == nil || hit.Get("code") == "" {
 		t.Errorf("shared client with an allowed scope: %v", hit)
 	}
 
@@ -265,7 +266,7 @@ func TestLoginOfANonAdmin(t *testing.T) {
 func TestTestingAppRefreshExpires(t *testing.T) {
 	e := newOAuthEnv(t, "admin@example.com")
 	ctx := context.Background()
-	oc := e.config("testing-app", "t", emulator.ScopeInvitations)
+	oc := e.config("testing-app", "t", scope.Invitations)
 	verifier := oauth2.GenerateVerifier()
 	tok, err := oc.Exchange(ctx, e.code(t, oc, verifier), oauth2.VerifierOption(verifier))
 	if err != nil {

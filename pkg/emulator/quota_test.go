@@ -15,6 +15,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // step is one call at an offset from the start, and the quota_limit that
@@ -240,8 +241,8 @@ func TestQuotaPerUser(t *testing.T) {
 	w.Admins = []string{"ann@example.com", "bob@example.com"}
 	cfg := emulator.Config{Quota: emulator.Quota{RequestsPerMinute: 2, RequestsPerDay: 5}, Auth: emulator.AuthConfig{Require: true,
 		Logins: map[string]emulator.Login{
-			"rt-ann": {Subject: "ann@example.com", Scopes: []string{emulator.ScopeInvitations}},
-			"rt-bob": {Subject: "bob@example.com", Scopes: []string{emulator.ScopeInvitations}},
+			"rt-ann": {Subject: "ann@example.com", Scopes: []string{scope.Invitations}},
+			"rt-bob": {Subject: "bob@example.com", Scopes: []string{scope.Invitations}},
 		}}}
 	srv, base, _ := start(t, w, cfg, invitations.V1)
 	client := func(refresh string) *invitations.Adapter {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/address"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // Config tunes quota, latency, visibility and faults. The zero value is a
@@ -238,9 +239,9 @@ func (c call) write() bool { return c.method == "send" || c.method == "cancel" }
 // scopesFor lists the scopes any of which lets a token make the call.
 func scopesFor(c call) []string {
 	if c.write() {
-		return []string{ScopeInvitations}
+		return []string{scope.Invitations}
 	}
-	return []string{ScopeInvitations, ScopeInvitationsReadOnly}
+	return []string{scope.Invitations, scope.InvitationsReadOnly}
 }
 
 // route maps a path to a call, or writes the error.

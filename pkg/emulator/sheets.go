@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 // Spreadsheet is a Google Sheet of the world file, served by the emulated
@@ -133,8 +135,8 @@ func (d *sheetDoc) tab(title string) *sheetTab {
 // The scopes of the Sheets calls. drive.file reaches only the spreadsheets
 // the same caller created through the API.
 var (
-	sheetsWriteScopes = []string{ScopeSpreadsheets, ScopeDrive, ScopeDriveFile}
-	sheetsReadScopes  = []string{ScopeSpreadsheets, ScopeDrive, ScopeDriveFile, ScopeSheetsReadOnly, ScopeDriveReadOnly}
+	sheetsWriteScopes = []string{scope.Spreadsheets, scope.Drive, scope.DriveFile}
+	sheetsReadScopes  = []string{scope.Spreadsheets, scope.Drive, scope.DriveFile, scope.SheetsReadOnly, scope.DriveReadOnly}
 )
 
 // serveSheets serves the Sheets calls invitectl makes: spreadsheets.create
@@ -204,9 +206,9 @@ func (s *Server) serveSheets(w http.ResponseWriter, r *http.Request) {
 // broad scope reaches every spreadsheet, drive.file only those its caller
 // created. The caller holds s.mu.
 func (s *Server) mayOpen(g grant, doc *sheetDoc, write bool) bool {
-	broad := []string{ScopeSpreadsheets, ScopeDrive}
+	broad := []string{scope.Spreadsheets, scope.Drive}
 	if !write {
-		broad = append(broad, ScopeSheetsReadOnly, ScopeDriveReadOnly)
+		broad = append(broad, scope.SheetsReadOnly, scope.DriveReadOnly)
 	}
 	for _, sc := range g.scopes {
 		if slices.Contains(broad, sc) {

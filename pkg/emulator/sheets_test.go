@@ -16,6 +16,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
 
 func sheetsService(t *testing.T, base string, hc *http.Client) *sheets.Service {
@@ -183,11 +184,11 @@ func TestSheetsScopes(t *testing.T) {
 	w := smallWorld()
 	w.Sheets = map[string]emulator.Spreadsheet{"book1": {Tabs: []emulator.Tab{{Title: "Roster", Values: [][]string{{"email"}}}}}}
 	logins := map[string]emulator.Login{
-		"rt-file":  {Subject: "ann@example.com", Scopes: []string{emulator.ScopeDriveFile}},
-		"rt-file2": {Subject: "bob@example.com", Scopes: []string{emulator.ScopeDriveFile}},
-		"rt-ro":    {Subject: "ann@example.com", Scopes: []string{emulator.ScopeSheetsReadOnly}},
-		"rt-inv":   {Subject: "ann@example.com", Scopes: []string{emulator.ScopeInvitations}},
-		"rt-full":  {Subject: "bob@example.com", Scopes: []string{emulator.ScopeSpreadsheets}},
+		"rt-file":  {Subject: "ann@example.com", Scopes: []string{scope.DriveFile}},
+		"rt-file2": {Subject: "bob@example.com", Scopes: []string{scope.DriveFile}},
+		"rt-ro":    {Subject: "ann@example.com", Scopes: []string{scope.SheetsReadOnly}},
+		"rt-inv":   {Subject: "ann@example.com", Scopes: []string{scope.Invitations}},
+		"rt-full":  {Subject: "bob@example.com", Scopes: []string{scope.Spreadsheets}},
 	}
 	_, base, _ := start(t, w, emulator.Config{Auth: emulator.AuthConfig{Require: true, Logins: logins}}, invitations.V1)
 	svc := func(refresh string) *sheets.Service {

@@ -17,10 +17,7 @@ import (
 
 // Scopes of the User Invitation API; the generated package has no constants
 // for them.
-const (
-	Scope         = "https://www.googleapis.com/auth/cloud-identity.userinvitations"
-	ScopeReadOnly = "https://www.googleapis.com/auth/cloud-identity.userinvitations.readonly"
-)
+const ()
 
 // API versions the adapter speaks.
 const (

@@ -16,13 +16,9 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/api/sheets/v4"
 
-	"github.com/invitectl/invitectl/pkg/auth"
 	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/pkg/scope"
 )
-
-// Scope is what writing needs: drive.file reaches only the spreadsheets its
-// caller creates, the narrowest scope that can create one.
-const Scope = auth.ScopeDriveFile
 
 // MaxCells is the most cells a spreadsheet holds.
 const MaxCells = 10_000_000
@@ -182,7 +178,7 @@ func transient(err error) pace.Verdict {
 func explain(what string, err error) error {
 	switch code(err) {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return fmt.Errorf("sheets: %s: %w (writing needs the scope %s: 'invitectl auth check' shows whether it is granted)", what, err, Scope)
+		return fmt.Errorf("sheets: %s: %w (writing needs the scope %s: 'invitectl auth check' shows whether it is granted)", what, err, scope.DriveFile)
 	}
 	return fmt.Errorf("sheets: %s: %w", what, err)
 }

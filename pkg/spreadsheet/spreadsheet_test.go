@@ -11,6 +11,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/pkg/scope"
 	"github.com/invitectl/invitectl/pkg/spreadsheet"
 )
 
@@ -123,7 +124,7 @@ func TestWriteNeedsScope(t *testing.T) {
 	_, base := serve(t, emulator.Config{Auth: emulator.AuthConfig{Require: true}})
 	cfg := spreadsheet.Config{Endpoint: base, HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: pace.Policy{MaxAttempts: 1}}
 	_, err := spreadsheet.Write(context.Background(), cfg, "t", "t", table(1))
-	if err == nil || !strings.Contains(err.Error(), spreadsheet.Scope) || !strings.Contains(err.Error(), "auth check") {
+	if err == nil || !strings.Contains(err.Error(), scope.DriveFile) || !strings.Contains(err.Error(), "auth check") {
 		t.Fatalf("err = %v", err)
 	}
 }
