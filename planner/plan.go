@@ -11,6 +11,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/duration"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/pkg/source"
 )
 
 // Plan file identity; apply refuses anything else.
@@ -54,10 +55,11 @@ const (
 	ReasonRecentlySent      = "recently_sent"
 	ReasonRecentlyCancelled = "recently_cancelled"
 	ReasonInFlight          = "in_flight"
-	ReasonInvalidEmail      = "invalid_email"
-	ReasonInvalidRow        = "invalid_row"
-	ReasonDuplicate         = "duplicate"
-	ReasonNoAction          = "no_action"
+	// The input's own reasons, decided by the reader (pkg/source).
+	ReasonInvalidEmail = source.ReasonInvalidEmail
+	ReasonInvalidRow   = source.ReasonInvalidRow
+	ReasonDuplicate    = source.ReasonDuplicate
+	ReasonNoAction     = source.ReasonNoAction
 )
 
 // Reasons of a skipped outcome that apply decides: another journal or
