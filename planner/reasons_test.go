@@ -8,7 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/invitectl/invitectl/pkg/source"
 )
+
+// fromSource are the reasons the planner takes from the reader.
+var fromSource = map[string]string{
+	"ReasonInvalidEmail": source.ReasonInvalidEmail, "ReasonInvalidRow": source.ReasonInvalidRow,
+	"ReasonDuplicate": source.ReasonDuplicate, "ReasonNoAction": source.ReasonNoAction,
+}
 
 // reasonCodes are the values of the Reason* constants of this package.
 func reasonCodes(t *testing.T) map[string]string {
@@ -25,9 +33,12 @@ func reasonCodes(t *testing.T) map[string]string {
 		}
 		for i, name := range vs.Names {
 			if strings.HasPrefix(name.Name, "Reason") && i < len(vs.Values) {
-				if lit, ok := vs.Values[i].(*ast.BasicLit); ok {
-					v, _ := strconv.Unquote(lit.Value)
-					codes[v] = name.Name
+				switch v := vs.Values[i].(type) {
+				case *ast.BasicLit:
+					code, _ := strconv.Unquote(v.Value)
+					codes[code] = name.Name
+				case *ast.SelectorExpr: // the reader's own, as source.ReasonX
+					codes[fromSource[v.Sel.Name]] = name.Name
 				}
 			}
 		}
