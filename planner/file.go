@@ -322,6 +322,12 @@ func Load(path string) (*Loaded, error) {
 	}
 	defer r.Close()
 	p := &Loaded{Header: r.Header}
+	// The header's counts size the slice up front (an edited plan's may be
+	// off; append copes): growing a million items step by step copies
+	// gigabytes.
+	if n := r.Header.Summary.Send + r.Header.Summary.Cancel + r.Header.Summary.None; n > 0 && n < 1<<26 {
+		p.Items = make([]Item, 0, n)
+	}
 	acting := map[string]int{}
 	for {
 		it, err := r.Next()
