@@ -5,6 +5,7 @@ import (
 
 	v1 "google.golang.org/api/cloudidentity/v1"
 	v1beta1 "google.golang.org/api/cloudidentity/v1beta1"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 )
 
@@ -39,30 +40,13 @@ func (b v1Backend) get(ctx context.Context, name string) (wireInvitation, error)
 }
 
 func (b v1Backend) list(ctx context.Context, q listQuery) (wirePage, error) {
-	c := b.s.List(q.parent).PageSize(q.pageSize).Context(ctx)
-	if q.filter != "" {
-		c = c.Filter(q.filter)
-	}
-	if q.orderBy != "" {
-		c = c.OrderBy(q.orderBy)
-	}
-	if q.pageToken != "" {
-		c = c.PageToken(q.pageToken)
-	}
-	r, err := c.Do()
+	r, err := doList(b.s.List(q.parent).PageSize(q.pageSize).Context(ctx), q)
 	if err != nil || r == nil {
 		return wirePage{}, err
 	}
-	p := wirePage{Next: r.NextPageToken}
-	if r.UserInvitations != nil {
-		p.Items = make([]wireInvitation, len(r.UserInvitations))
-	}
-	for i, u := range r.UserInvitations {
-		if u != nil {
-			p.Items[i] = wireFields(u.Name, u.State, u.UpdateTime, u.MailsSentCount)
-		}
-	}
-	return p, nil
+	return pageOf(r.NextPageToken, r.UserInvitations, func(u *v1.UserInvitation) wireInvitation {
+		return wireFields(u.Name, u.State, u.UpdateTime, u.MailsSentCount)
+	}), nil
 }
 
 func (b v1Backend) send(ctx context.Context, name string) (wireOperation, error) {
@@ -99,7 +83,33 @@ func (b v1beta1Backend) get(ctx context.Context, name string) (wireInvitation, e
 }
 
 func (b v1beta1Backend) list(ctx context.Context, q listQuery) (wirePage, error) {
-	c := b.s.List(q.parent).PageSize(q.pageSize).Context(ctx)
+	r, err := doList(b.s.List(q.parent).PageSize(q.pageSize).Context(ctx), q)
+	if err != nil || r == nil {
+		return wirePage{}, err
+	}
+	return pageOf(r.NextPageToken, r.UserInvitations, func(u *v1beta1.UserInvitation) wireInvitation {
+		return wireFields(u.Name, u.State, u.UpdateTime, u.MailsSentCount)
+	}), nil
+}
+
+func (b v1beta1Backend) send(ctx context.Context, name string) (wireOperation, error) {
+	return convert[wireOperation](b.s.Send(name, &v1beta1.SendUserInvitationRequest{}).Context(ctx).Do())
+}
+
+func (b v1beta1Backend) cancel(ctx context.Context, name string) (wireOperation, error) {
+	return convert[wireOperation](b.s.Cancel(name, &v1beta1.CancelUserInvitationRequest{}).Context(ctx).Do())
+}
+
+// listCall is a version's generated list call: its setters return itself.
+type listCall[C any, R any] interface {
+	Filter(string) C
+	OrderBy(string) C
+	PageToken(string) C
+	Do(...googleapi.CallOption) (R, error)
+}
+
+// doList sets the query's optional parameters on c and makes the call.
+func doList[C listCall[C, R], R any](c C, q listQuery) (R, error) {
 	if q.filter != "" {
 		c = c.Filter(q.filter)
 	}
@@ -109,26 +119,20 @@ func (b v1beta1Backend) list(ctx context.Context, q listQuery) (wirePage, error)
 	if q.pageToken != "" {
 		c = c.PageToken(q.pageToken)
 	}
-	r, err := c.Do()
-	if err != nil || r == nil {
-		return wirePage{}, err
+	return c.Do()
+}
+
+// pageOf converts a version's page, invitation by invitation (see
+// wireFields: a listing returns them by the million).
+func pageOf[U any](next string, us []*U, fields func(*U) wireInvitation) wirePage {
+	p := wirePage{Next: next}
+	if us != nil {
+		p.Items = make([]wireInvitation, len(us))
 	}
-	p := wirePage{Next: r.NextPageToken}
-	if r.UserInvitations != nil {
-		p.Items = make([]wireInvitation, len(r.UserInvitations))
-	}
-	for i, u := range r.UserInvitations {
+	for i, u := range us {
 		if u != nil {
-			p.Items[i] = wireFields(u.Name, u.State, u.UpdateTime, u.MailsSentCount)
+			p.Items[i] = fields(u)
 		}
 	}
-	return p, nil
-}
-
-func (b v1beta1Backend) send(ctx context.Context, name string) (wireOperation, error) {
-	return convert[wireOperation](b.s.Send(name, &v1beta1.SendUserInvitationRequest{}).Context(ctx).Do())
-}
-
-func (b v1beta1Backend) cancel(ctx context.Context, name string) (wireOperation, error) {
-	return convert[wireOperation](b.s.Cancel(name, &v1beta1.CancelUserInvitationRequest{}).Context(ctx).Do())
+	return p
 }
