@@ -9,6 +9,10 @@ BIN=${1:-bin/invitectl}
 OUT=demo-out
 rm -rf "$OUT"
 mkdir -p "$OUT"
+# The demo's own ledger: its sends to the emulator are no business of a real
+# campaign's (and a real one's of the demo's).
+INVITECTL_STATE_DIR=$OUT/state
+export INVITECTL_STATE_DIR
 
 step() {
 	printf '\n$ invitectl %s\n' "$*"
