@@ -192,8 +192,16 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	write, read := pacer.Limiter(pace.Write), pacer.Limiter(pace.Read)
 	retry := pace.Policy{}
 	var moved map[string]string
+	todo := run.ToRefresh(f.retryRejected) // what this run calls for afresh
+	work := len(todo)
+	if run.Resume != nil {
+		work += len(run.Resume.Pending) // and settles
+	}
+	if f.limit > 0 {
+		work = min(work, f.limit)
+	}
 	if !f.noRefresh {
-		ref, err := executor.RefreshUpTo(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, run.ToRefresh(f.retryRejected), f.limit)
+		ref, err := executor.RefreshUpTo(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, todo, f.limit)
 		if errors.Is(err, executor.ErrInterrupted) {
 			fmt.Fprintf(a.io.errOut, "\nInterrupted before the first call: nothing was sent.\nResume with: invitectl resume %s\n", run.Results)
 			return context.Canceled
@@ -218,7 +226,13 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		if p := stats.Parked.Load(); p > 0 {
 			note += fmt.Sprintf(", %d waiting to settle", p)
 		}
-		return progress.Status{Done: done, Total: total, Failed: int(stats.Problems()), Rate: meter.Rate(calls, time.Now()), Count: calls, Note: note}
+		// The sends and cancels this run has left, at the learned quota's pace.
+		left := int64(work) - stats.Done.Load() - stats.Rejected.Load() - stats.Failed.Load() - stats.InDoubt.Load() - stats.Conflicts.Load() - stats.Moved.Load()
+		var eta time.Duration
+		if left > 0 {
+			eta = pacer.ETA(0, int(left))
+		}
+		return progress.Status{Done: done, Total: total, Failed: int(stats.Problems()), Rate: meter.Rate(calls, time.Now()), Count: calls, Note: note, ETA: eta}
 	})
 	runErr := executor.Apply(ctx, executor.Config{
 		Client: client, Journal: j, Resume: run.Resume, Write: write, Read: read, Retry: retry,

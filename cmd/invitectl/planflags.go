@@ -245,8 +245,15 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	var meter progress.Meter
 	pr := progress.Start(a.progressOut(), a.io.stderrTTY, "planning", 0, func() progress.Status {
 		done := int(stats.Rows.Load())
+		// The rows left will need reads at the rate the rows so far did,
+		// at the learned quota's pace.
+		reads := stats.Checks.Load() + stats.Gets.Load()
+		var eta time.Duration
+		if done > 0 && rows > done {
+			eta = pacer.ETA(int(float64(reads)/float64(done)*float64(rows-done)), 0)
+		}
 		return progress.Status{
-			Done: done, Total: rows, Rate: meter.Rate(done, time.Now()), Count: done, Failed: int(stats.Failed.Load()),
+			Done: done, Total: rows, Rate: meter.Rate(done, time.Now()), Count: done, Failed: int(stats.Failed.Load()), ETA: eta,
 			Note: fmt.Sprintf("(listed %d, checked %d; %s)", stats.Listed.Load(), stats.Checks.Load(), pacer.Describe()),
 		}
 	})

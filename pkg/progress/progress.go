@@ -38,6 +38,9 @@ type Status struct {
 	// Count is what Rate measures (calls, rows); the final line shows
 	// Count over the whole elapsed time instead of the current Rate.
 	Count int
+	// ETA, when set, is the time left as the caller knows it (the pace of a
+	// learned quota); otherwise it comes from Rate.
+	ETA time.Duration
 }
 
 // Printer redraws a status until stopped.
@@ -221,7 +224,10 @@ func fields(label string, s Status, elapsed time.Duration, bar bool) parts {
 	if s.Failed > 0 {
 		f.failed = fmt.Sprintf("%d failed", s.Failed)
 	}
-	if s.Rate > 0 && s.Total > s.Done {
+	switch {
+	case s.ETA > 0:
+		f.eta = "ETA " + s.ETA.Round(time.Second).String()
+	case s.Rate > 0 && s.Total > s.Done:
 		eta := time.Duration(float64(s.Total-s.Done) / s.Rate * float64(time.Second))
 		f.eta = "ETA " + eta.Round(time.Second).String()
 	}
