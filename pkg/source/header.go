@@ -35,6 +35,10 @@ type layout struct {
 	// restNames names the other columns, in column order: what
 	// Target.Columns carries.
 	restNames []string
+	// extra columns past width are read too (a list without a header, whose
+	// lines may hold more cells than its first), only to find addresses
+	// that would otherwise be lost; they are not carried.
+	extra int
 }
 
 // record is one record of the stream with the line (or sheet row) it starts on.
@@ -82,7 +86,7 @@ func detectLayout(in records, name string, opts Options) (layout, []record, erro
 		return lay, nil, noAddressColumn(name, header)
 	}
 	if col := addressCell(header); col >= 0 {
-		lay.email, lay.action, lay.format, lay.emailName = col, -1, FormatNoHeader, ""
+		lay.email, lay.action, lay.format, lay.emailName, lay.extra = col, -1, FormatNoHeader, "", noHeaderExtra
 		return lay, []record{{cells: header, line: line}}, nil
 	}
 	return detectGAM(in, name, header, keys, lay)
@@ -197,7 +201,7 @@ func noAddressColumn(name string, header []string) error {
 // tags are the names gocsv decodes the columns by: the fields of the
 // shape's row type for the columns that matter, "Rest" for the others.
 func (l layout) tags() []string {
-	tags := make([]string, l.width)
+	tags := make([]string, l.width+l.extra)
 	for i := range tags {
 		switch i {
 		case l.email:
@@ -278,8 +282,8 @@ func (l *layout) columns(cells []string) []Column {
 // values, the records readHeader kept), the same as gocsv would: cells past
 // the header's width are not read.
 func (l layout) project(cells []string) shape {
-	if len(cells) > l.width {
-		cells = cells[:l.width]
+	if len(cells) > l.width+l.extra {
+		cells = cells[:l.width+l.extra]
 	}
 	var rest restCells
 	for i, c := range cells {
@@ -407,3 +411,7 @@ func listCells(cells []string) string {
 	}
 	return b.String()
 }
+
+// noHeaderExtra is how many cells past its first line's a line of a list
+// without a header is searched for more addresses.
+const noHeaderExtra = 16

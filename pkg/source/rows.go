@@ -279,6 +279,12 @@ func (b *builder) target(s shape, line int) (t Target, bad bool) {
 	// A compact copy: the cell shares its memory with the whole record,
 	// which callers keeping targets would otherwise retain.
 	t.Email = strings.Clone(key)
+	if more := append(othersInCell(cell, key), b.moreAddresses(s)...); t.Reason == "" && len(more) > 0 {
+		// A line pasted from a mail client's To: field, or "a, b" on one
+		// line of a list: read as one row, the others would be lost.
+		t.Reason, t.Detail = ReasonInvalidRow, withNotes(fmt.Sprintf(
+			"this line holds %d more address(es) (%s): put one address per line, or they are not invited", len(more), strings.Join(more, ", ")), notes)
+	}
 	if t.Reason == "" {
 		if first, ok := b.seen.claim(t.Email, t.Row); !ok {
 			t.Reason, t.FirstRow = ReasonDuplicate, first
@@ -340,4 +346,37 @@ func runRecords(in records, name string, opts Options, fn func(Target) error) (i
 			return b.rows, lay.restNames, err
 		}
 	}
+}
+
+// moreAddresses lists the other cells of a line of a list without a header
+// that hold an address too. (With a header, other columns may hold
+// addresses on purpose: a manager's, a personal one.)
+func (b *builder) moreAddresses(s shape) []string {
+	if b.lay.format != FormatNoHeader {
+		return nil
+	}
+	var more []string
+	for _, c := range s.rest() {
+		clean, _ := address.Clean(c)
+		if k, err := address.Key(clean); err == nil {
+			more = append(more, k)
+		}
+	}
+	return more
+}
+
+// othersInCell lists the addresses of a cell besides key, the one taken
+// from it: "a@x, b@y" or "A <a@x>; B <b@y>" in one cell.
+func othersInCell(cell, key string) []string {
+	if strings.Count(cell, "@") < 2 {
+		return nil
+	}
+	var more []string
+	for _, part := range strings.FieldsFunc(cell, func(r rune) bool { return r == ',' || r == ';' || r == '\n' }) {
+		clean, _ := address.Clean(part)
+		if k, err := address.Key(clean); err == nil && k != key {
+			more = append(more, k)
+		}
+	}
+	return more
 }
