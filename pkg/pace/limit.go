@@ -3,6 +3,7 @@ package pace
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,6 +31,14 @@ type Limit struct {
 
 // budget reports a limit that is spent rather than paced.
 func (l Limit) budget() bool { return l.Window >= time.Hour }
+
+// coversAll reports a limit on every call rather than on one class: Google
+// counts those in the service's plain requests metric
+// (cloudidentity.googleapis.com/requests), against read_requests and
+// write_requests.
+func (l Limit) coversAll() bool {
+	return strings.HasSuffix(l.Metric, "/requests")
+}
 
 // Class is a kind of call, paced on its own until a quota error shows it
 // shares its limit with another class.

@@ -328,6 +328,15 @@ func (p *Pacer) rejected(tk ticket, v Verdict, cause error) error {
 	merged := false
 	if lim := v.Limit; lim != nil {
 		g, merged = p.join(cs, lim.Metric, now)
+		if lim.coversAll() {
+			// A limit on requests, not on reads or writes, counts every
+			// call: the other classes share it before they meet it.
+			for _, o := range p.classes {
+				if o.g != g {
+					g, merged = p.merge(o.g, g, now), true
+				}
+			}
+		}
 		if lim.budget() {
 			g.spend(p.wall(now), *lim)
 			return g.spentErr(p.wall(now), cs.class, cause)

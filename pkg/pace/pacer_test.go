@@ -588,3 +588,25 @@ func TestNoClimbPastGooglesValue(t *testing.T) {
 		}
 	})
 }
+
+// A limit counted in the service's plain requests metric covers every call:
+// once reads meet it, writes share its pace before they meet it themselves
+// (a plan learns it, and the apply after it must not start writes at their
+// cap). A read-only metric stays the reads'.
+func TestRequestsMetricCoversEveryCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{ReadQPS: 25, WriteQPS: 10})
+		refuse(t, p.Limiter(Read), perMinute("cloudidentity.googleapis.com/requests", 60))
+		if d := p.Describe(); !strings.Contains(d, "shared by reads and writes") {
+			t.Fatalf("Describe() = %q, want the limit shared", d)
+		}
+		if r := p.Rate(Write); r > 1.01 {
+			t.Fatalf("writes at %.2f/s after a shared 60/min limit was learned from reads", r)
+		}
+		q := New(Config{ReadQPS: 25, WriteQPS: 10})
+		refuse(t, q.Limiter(Read), perMinute("cloudidentity.googleapis.com/read_requests", 60))
+		if d := q.Describe(); strings.Contains(d, "shared") {
+			t.Fatalf("Describe() = %q: a read metric was shared with writes", d)
+		}
+	})
+}
