@@ -30,8 +30,9 @@ type OpenConfig struct {
 	Command string
 	Now     func() time.Time
 	// Confirm, when set, is asked once the plan is verified (Run.Plan and
-	// Run.Warnings are set) and its run lock held, before any file is
-	// created: an error leaves nothing behind.
+	// Run.Warnings are set), its run lock held and an existing journal read
+	// (Run.Resume), before any file is created: an error leaves nothing
+	// behind.
 	Confirm func(*Run) error
 }
 
@@ -123,21 +124,29 @@ func Open(cfg OpenConfig) (_ *Run, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// An existing journal is read before confirmation, so that Confirm
+	// knows what is left; a new one is created only after it.
+	if err := r.reopenJournal(); err != nil {
+		return nil, err
+	}
 	if cfg.Confirm != nil {
 		if err := cfg.Confirm(r); err != nil {
 			return nil, err
 		}
 	}
-	if err := r.openJournal(absPlan); err != nil {
-		return nil, err
+	if r.Journal == nil {
+		if err := r.createJournal(absPlan); err != nil {
+			return nil, err
+		}
 	}
 	r.Source = &ledger.Source{ID: r.sourceID, Command: cfg.Command, PlanSHA: p.SHA256, Plan: absPlan, Journal: absResults}
 	r.Ledger, err = ledger.Open(cfg.StateDir, h.Customer, ledger.Options{Since: h.CreatedAt})
 	return r, err
 }
 
-// openJournal reopens the journal to resume or creates it whole.
-func (r *Run) openJournal(absPlan string) error {
+// reopenJournal reopens an existing journal to resume; it leaves r.Journal
+// nil when there is none (an empty file counts as none).
+func (r *Run) reopenJournal() error {
 	fi, err := os.Stat(r.Results)
 	switch {
 	case err == nil && fi.Size() == 0:
@@ -153,6 +162,10 @@ func (r *Run) openJournal(absPlan string) error {
 		}
 		if st.Header.Plan.SHA256 != r.Plan.SHA256 {
 			_ = j.Close()
+			if same, _ := filepath.Abs(r.PlanPath); same == st.Header.Plan.Path {
+				return usagef("the plan %s has changed since the journal %s was made (planned again or edited: sha256 %.12s…, now %.12s…); the journal's plan is gone: apply the new plan with another journal (--results NEW.jsonl)",
+					r.PlanPath, r.Results, st.Header.Plan.SHA256, r.Plan.SHA256)
+			}
 			return usagef("results %s record another plan (%s, sha256 %.12s…), not %s: pass --results NEW.jsonl to start afresh",
 				r.Results, st.Header.Plan.Path, st.Header.Plan.SHA256, r.PlanPath)
 		}
@@ -166,8 +179,14 @@ func (r *Run) openJournal(absPlan string) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
+	return nil
+}
+
+// createJournal creates the journal whole.
+func (r *Run) createJournal(absPlan string) error {
 	h := r.Plan.Header
 	r.sourceID = ledger.NewSource().ID
+	var err error
 	r.Journal, err = report.Create(r.Results, report.Header{
 		Customer: h.Customer, APIVersion: h.APIVersion, LedgerSource: r.sourceID,
 		Plan: report.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: len(r.Plan.Items)},
@@ -224,4 +243,15 @@ func (r *Run) ToRefresh(retryRejected bool) []planner.Item {
 		out = append(out, it)
 	}
 	return out
+}
+
+// Work is how many send and cancel items this run has to do: those it calls
+// for afresh (ToRefresh) and those an earlier run left pending, which it
+// settles.
+func (r *Run) Work(retryRejected bool) int {
+	n := len(r.ToRefresh(retryRejected))
+	if r.Resume != nil {
+		n += len(r.Resume.Pending)
+	}
+	return n
 }

@@ -265,7 +265,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 	if h.ListingStopped > 0 {
 		note("The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.", h.ListingStopped)
 	}
-	if line := QuotaLine(h, sum); line != "" {
+	if line := QuotaLine(h, sum.Send+sum.Cancel); line != "" {
 		note("%s", line)
 	}
 	if n := sum.Reasons["none/"+ReasonRecentlySent] + sum.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
@@ -378,11 +378,10 @@ func describePolicy(p Policy) string {
 	return strings.Join(parts, "; ")
 }
 
-// QuotaLine says what planning learned of the quota and how long applying
-// the plan's sends and cancels (sum's) takes at it, loudly past an hour,
-// with Google's link to ask for more; "" when there is nothing to apply.
-func QuotaLine(h Header, sum Summary) string {
-	calls := sum.Send + sum.Cancel
+// QuotaLine says what planning learned of the quota and how long calls
+// sends and cancels take at it, loudly past an hour, with Google's link to
+// ask for more; "" when there is nothing to apply.
+func QuotaLine(h Header, calls int) string {
 	if calls == 0 {
 		return ""
 	}

@@ -149,7 +149,17 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 			for _, w := range r.Warnings {
 				fmt.Fprintln(a.io.errOut, "warning: "+w)
 			}
-			a.sayDuration(r, f)
+			work := r.Work(f.retryRejected)
+			if f.limit > 0 {
+				work = min(work, f.limit)
+			}
+			if work == 0 {
+				fmt.Fprintf(a.io.errOut, "Nothing left to do: every send and cancel of %s has an outcome in %s.\n", safetext.Terminal(planPath), safetext.Terminal(r.Results))
+				return nil
+			}
+			if line := planner.QuotaLine(r.Plan.Header, work); line != "" {
+				fmt.Fprintln(a.io.errOut, line)
+			}
 			if !confirm {
 				return nil
 			}
@@ -193,10 +203,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	retry := pace.Policy{}
 	var moved map[string]string
 	todo := run.ToRefresh(f.retryRejected) // what this run calls for afresh
-	work := len(todo)
-	if run.Resume != nil {
-		work += len(run.Resume.Pending) // and settles
-	}
+	work := run.Work(f.retryRejected)
 	if f.limit > 0 {
 		work = min(work, f.limit)
 	}
@@ -331,15 +338,6 @@ func (a *app) writeResults(journal string) (report.Summary, error) {
 	}
 	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", safetext.Terminal(journal), safetext.Terminal(csvPath))
 	return sum, nil
-}
-
-// sayDuration tells, before anything is sent, how long the plan's calls take
-// at the quota the plan learned (or the one assumed), loudly when it is more
-// than an hour, with where to ask Google for more.
-func (a *app) sayDuration(r *executor.Run, f applyFlags) {
-	if line := planner.QuotaLine(r.Plan.Header, r.Plan.Summary); line != "" {
-		fmt.Fprintln(a.io.errOut, line)
-	}
 }
 
 // quotaHint adds, to a spent daily quota, what the administrator can do.

@@ -304,5 +304,15 @@ func checkOutput(out string) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return usagef("-o %s: the folder %s does not exist", out, dir)
 	}
+	// A plan with a journal is that journal's: replacing it would leave the
+	// journal naming a plan that is gone (its pending items, its columns).
+	if journal := strings.TrimSuffix(out, ".jsonl") + ".results.jsonl"; fileExists(out) && fileExists(journal) {
+		return usagef("-o %s: that plan has a results journal (%s); write the new plan to another file (another -o, or none for a new timestamped name)", out, journal)
+	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

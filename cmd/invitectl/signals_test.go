@@ -33,13 +33,20 @@ func (b blocking) Read([]byte) (int, error) { <-b.never; return 0, io.EOF }
 // stays readable.
 func TestSecondInterruptQuitsAtOnce(t *testing.T) {
 	s := newTestStreams(t)
-	s.emulate(t, emulator.Config{Latency: 300 * time.Millisecond})
+	// Sends are held long enough that the call in flight is still out when
+	// the second interrupt lands, however loaded the machine.
+	srv := s.emulate(t, emulator.Config{})
 	plan := planned(t, s)
+	for _, a := range []string{"omar.eriksen@acme-corp.example", "ada.berg@acme-corp.example", "hana.ito@acme-corp.example"} {
+		if err := srv.Set(a, emulator.AccountChange{Hold: map[string]emulator.Duration{"send": emulator.Duration(3 * time.Second)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sigs, exit := s.interruptible()
 	done := make(chan int, 1)
 	go func() { done <- s.run("apply", plan, "--yes", "--no-progress", "--workers", "1", "--write-qps", "1") }()
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.errOut.String(), "Refreshed") && time.Now().Before(deadline) {
+	for srv.State().Held == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	sigs <- os.Interrupt
@@ -110,8 +117,8 @@ func TestInterruptWhileReadingTheInput(t *testing.T) {
 }
 
 // plan without -o never replaces a plan: a new, timestamped name each time;
-// -o naming a folder, or a file in a missing folder, is refused before any
-// API call.
+// -o naming a folder, a file in a missing folder, or a plan that has a
+// results journal is refused before any API call.
 func TestPlanNames(t *testing.T) {
 	s := newTestStreams(t)
 	srv := s.emulate(t, emulator.Config{})
@@ -135,7 +142,13 @@ func TestPlanNames(t *testing.T) {
 		t.Fatalf("two plans without -o left %v, want two files", plans)
 	}
 	lists := srv.State().Calls["list"]
-	for _, out := range []string{dir, filepath.Join(dir, "missing", "plan.jsonl")} {
+	applied := filepath.Join(dir, "applied.jsonl")
+	for _, f := range []string{applied, filepath.Join(dir, "applied.results.jsonl")} {
+		if err := os.WriteFile(f, []byte("{}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, out := range []string{dir, filepath.Join(dir, "missing", "plan.jsonl"), applied} {
 		s.errOut.Reset()
 		if code := s.run("plan", campaign, "-o", out, "--no-progress"); code != exitUsage || !strings.Contains(s.errOut.String(), out) {
 			t.Errorf("-o %s: exit %d\n%s", out, code, s.errOut.String())
