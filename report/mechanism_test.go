@@ -3,11 +3,13 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/invitectl/invitectl/pkg/safetext"
 )
@@ -155,5 +157,69 @@ func TestWriteCSVDefusesEveryColumn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Append with no records returns at once when nothing is queued or being
+// written: it must not wait for a commit that will never come.
+func TestEmptyAppendReturns(t *testing.T) {
+	j := mustCreate(t, journalPath(t))
+	done := make(chan error, 1)
+	go func() { done <- j.Append() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Append() on an idle journal did not return")
+	}
+	if records, syncs := j.Stats(); records != 0 || syncs != 0 {
+		t.Errorf("Stats = %d records, %d syncs; want none", records, syncs)
+	}
+}
+
+// A failure to close the file is Close's error: the last records may not
+// have reached the disk.
+func TestCloseReportsCloseFailure(t *testing.T) {
+	path := journalPath(t)
+	j := mustCreate(t, path, intent("a@x.org", 2, 1, 1))
+	_ = j.f.Close() // the descriptor is gone: the journal's own close fails
+	if err := j.Close(); err == nil || !strings.Contains(err.Error(), "close") || !strings.Contains(err.Error(), path) {
+		t.Errorf("Close = %v, want the close failure naming %s", err, path)
+	}
+}
+
+// A pruned item (row 0) is keyed by its address whatever its action; an
+// input row's item without a call by its row.
+func TestItemKey(t *testing.T) {
+	tests := []struct {
+		row           int
+		email, action string
+		want          string
+	}{
+		{0, "Ann@Example.org", "cancel", "ann@example.org"},
+		{0, "Ann@Example.org", "none", "ann@example.org"},
+		{7, "Ann@Example.org", "send", "ann@example.org"},
+		{7, "Ann@Example.org", "none", "#7"},
+		{1, "", "none", "#1"},
+	}
+	for _, tt := range tests {
+		if got := ItemKey(tt.row, tt.email, tt.action); got != tt.want {
+			t.Errorf("ItemKey(%d, %q, %q) = %q, want %q", tt.row, tt.email, tt.action, got, tt.want)
+		}
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// A CSV that could not be written is an error, even when every row fitted
+// in the CSV writer's buffer and only the final flush failed.
+func TestWriteCSVReportsWriteFailure(t *testing.T) {
+	st := stateOf(t, outcome("a@x.org", 2, OutcomeDone, 1))
+	if err := WriteCSV(failingWriter{}, st); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("WriteCSV = %v, want the write error", err)
 	}
 }
