@@ -128,3 +128,27 @@ func TestPlanErrorText(t *testing.T) {
 		t.Errorf("line 1: %q", got)
 	}
 }
+
+// A listing in descending order, or one that lists an address twice in a
+// row, is still looked up right: the later listing wins.
+func TestIndexDescendingAndRepeated(t *testing.T) {
+	x := indexOf([]invitations.Invitation{
+		{Email: "c@example.com", State: invitations.StateInvited},
+		{Email: "b@example.com", State: invitations.StateAccepted},
+		{Email: "a@example.com", State: invitations.StateDeclined},
+	})
+	for email, want := range map[string]invitations.State{"a@example.com": invitations.StateDeclined, "b@example.com": invitations.StateAccepted, "c@example.com": invitations.StateInvited} {
+		e := x.lookup(email)
+		if e == nil || x.expand(email, e).State != want {
+			t.Errorf("descending: %s not found as %s", email, want)
+		}
+	}
+	x = indexOf([]invitations.Invitation{
+		{Email: "a@example.com", State: invitations.StateNotYetSent},
+		{Email: "a@example.com", State: invitations.StateInvited, MailsSentCount: 1},
+		{Email: "b@example.com", State: invitations.StateNotYetSent},
+	})
+	if got := x.expand("a@example.com", x.lookup("a@example.com")); len(x.entries) != 2 || got.State != invitations.StateInvited {
+		t.Errorf("repeated: %d entries, a is %+v; want 2 entries, a INVITED", len(x.entries), got)
+	}
+}
