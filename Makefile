@@ -41,16 +41,20 @@ MUTANT_THRESHOLD  ?= 85
 mutants: deps
 	GOBIN=$(CURDIR)/bin $(GO) install $(GREMLINS)
 	@mkdir -p bin/mutants
-	@fail=0; for p in $(MUTANT_PKGS); do \
+	@fail=0; killed=0; lived=0; for p in $(MUTANT_PKGS); do \
 		out=bin/mutants/$$(echo $$p | tr / -); \
-		echo "== $$p"; \
+		echo "== $$p (details: $$out.txt, $$out.json)"; \
 		GOFLAGS=-count=1 ./bin/gremlins unleash --invert-logical --invert-loopctrl \
 			--timeout-coefficient 10 --workers $(MUTANT_WORKERS) \
 			--threshold-efficacy $(MUTANT_THRESHOLD) -o $$out.json ./$$p \
 			> $$out.txt 2>&1 || fail=1; \
 		grep -E 'LIVED|TIMED OUT' $$out.txt; \
 		grep -E '^(Killed|Timed out|Test efficacy|Mutator coverage)' $$out.txt; \
-	done; exit $$fail
+		set -- $$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\).*/\1 \2/p' $$out.txt) 0 0; \
+		killed=$$((killed + $$1)); lived=$$((lived + $$2)); \
+	done; \
+	awk -v k=$$killed -v l=$$lived 'BEGIN { printf "== all: %d killed, %d lived: efficacy %.2f%% (threshold $(MUTANT_THRESHOLD)%% per package)\n", k, l, (k + l) ? 100 * k / (k + l) : 0 }'; \
+	exit $$fail
 
 # A campaign end to end against the embedded emulator.
 demo: build

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -150,5 +151,35 @@ func TestIndexDescendingAndRepeated(t *testing.T) {
 	})
 	if got := x.expand("a@example.com", x.lookup("a@example.com")); len(x.entries) != 2 || got.State != invitations.StateInvited {
 		t.Errorf("repeated: %d entries, a is %+v; want 2 entries, a INVITED", len(x.entries), got)
+	}
+}
+
+// The plan's header counts what the listing held and what the plan does,
+// in numbers a person can check against the table of the plan.
+func TestHeaderCounts(t *testing.T) {
+	_, hdr, _, err := plan(t, Policy{Action: WantCancel, Prune: true}, campaign, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantListed := map[invitations.State]int{invitations.StateNotYetSent: 2, invitations.StateInvited: 3, invitations.StateAccepted: 1, invitations.StateDeclined: 1}
+	if fmt.Sprint(hdr.Listed) != fmt.Sprint(wantListed) {
+		t.Errorf("listed %v, want %v", hdr.Listed, wantListed)
+	}
+	s := hdr.Summary
+	if s.Send != 0 || s.Cancel != 2 || s.None != 9 || s.Invalid != 1 || s.Reasons["cancel/invited"] != 2 || s.Reasons["none/duplicate"] != 2 {
+		t.Errorf("summary %+v", s)
+	}
+	var sum Summary
+	for _, it := range []Item{
+		{Action: ActionSend, Reason: ReasonNotYetSent}, {Action: ActionSend, Reason: ReasonNotYetSent},
+		{Action: ActionCancel, Reason: ReasonInvited},
+		{Action: ActionNone, Reason: ReasonCheckFailed}, {Action: ActionNone, Reason: ReasonCheckRefused}, {Action: ActionNone, Reason: ReasonInvalidRow},
+	} {
+		sum.Add(it)
+	}
+	want := Summary{Send: 2, Cancel: 1, None: 3, Invalid: 1, CheckFailed: 1, CheckRefused: 1,
+		Reasons: map[string]int{"send/not_yet_sent": 2, "cancel/invited": 1, "none/check_failed": 1, "none/check_refused": 1, "none/invalid_row": 1}}
+	if fmt.Sprint(sum) != fmt.Sprint(want) {
+		t.Errorf("Add: %+v, want %+v", sum, want)
 	}
 }
