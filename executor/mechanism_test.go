@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
@@ -34,6 +36,8 @@ type mech struct {
 	ledger  *ledger.Ledger // nil: the one Open reads
 	write   *pace.Limiter  // nil: unlimited
 	workers int            // zero: 16
+	ctx     context.Context
+	items   func(Items) Items // wraps the plan's items
 }
 
 // applyMech opens the plan as apply does and runs Apply with m's seams.
@@ -65,8 +69,15 @@ func (e *env) applyMech(m mech) (*Stats, error) {
 	if m.workers > 0 {
 		cfg.MaxWorkers = m.workers
 	}
+	ctx, items := m.ctx, run.Items()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if m.items != nil {
+		items = m.items(items)
+	}
 	stats := new(Stats)
-	err = Apply(context.Background(), cfg, run.Items(), stats)
+	err = Apply(ctx, cfg, items, stats)
 	return stats, err
 }
 
@@ -263,6 +274,10 @@ func TestNoSendBeforeItsIntentIsDurable(t *testing.T) {
 			if tt.wantErr != "" {
 				if got := c.sent()[victim]; got != 0 {
 					t.Errorf("%d sends to %s, whose intent was never durable", got, victim)
+				}
+				// The reservation of a call that never left is released.
+				if call, ok := led.Latest(victim); tt.failJournal != "" && ok {
+					t.Errorf("%s still held in the ledger: %+v", victim, call)
 				}
 				return
 			}
@@ -529,4 +544,182 @@ func (r *refuser) refused() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.count
+}
+
+// timedClient notes, in the bubble's clock, when each send left and each
+// read-back was made, and answers the first send with a 503 that did
+// nothing.
+type timedClient struct {
+	Client
+	mu    sync.Mutex
+	sends []time.Time
+	gets  []time.Time
+}
+
+func (c *timedClient) Send(ctx context.Context, email string) (invitations.Result, error) {
+	c.mu.Lock()
+	c.sends = append(c.sends, time.Now())
+	first := len(c.sends) == 1
+	c.mu.Unlock()
+	if first {
+		return invitations.Result{}, &invitations.Error{Kind: invitations.KindAmbiguous, Method: "send", Email: email, HTTPCode: 503, Status: "UNAVAILABLE"}
+	}
+	return c.Client.Send(ctx, email)
+}
+
+func (c *timedClient) Get(ctx context.Context, email string) (invitations.Invitation, error) {
+	c.mu.Lock()
+	c.gets = append(c.gets, time.Now())
+	c.mu.Unlock()
+	return c.Client.Get(ctx, email)
+}
+
+// The defaults, with the clock of a synctest bubble: a zero SettleDelay
+// waits two minutes after the intent before the read-back that may lead to
+// a second call; zero MaxWorkers and Drain still run the plan; no ledger
+// is no guard, not a failure.
+func TestDefaultsSettleTwoMinutes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, err := emulator.New(emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}}}, emulator.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ad, err := invitations.New(context.Background(), invitations.Config{Customer: customer, Endpoint: "http://emulator.invalid", Transport: srv.Transport()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := ad.Get(context.Background(), "a@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := report.Create(filepath.Join(t.TempDir(), "r.jsonl"), report.Header{Customer: customer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		c := &timedClient{Client: ad}
+		items := func(fn func(planner.Item) error) error {
+			return fn(planner.Item{Row: 2, Email: "a@example.com", Action: planner.ActionSend, Reason: planner.ReasonNotYetSent,
+				Observed: &planner.Observed{State: inv.State, MailsSentCount: inv.MailsSentCount, UpdateTime: inv.UpdateTime}})
+		}
+		stats := new(Stats)
+		err = Apply(context.Background(), Config{Client: c, Journal: j, Write: pace.NewLimiter(0), Read: pace.NewLimiter(0),
+			Retry: pace.Policy{Base: time.Millisecond, MaxAttempts: 3}}, items, stats)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.sends) != 2 || len(c.gets) != 1 || stats.Done.Load() != 1 {
+			t.Fatalf("%d sends, %d read-backs, %d done; want 2, 1, 1", len(c.sends), len(c.gets), stats.Done.Load())
+		}
+		if wait := c.gets[0].Sub(c.sends[0]); wait < 2*time.Minute || wait > 2*time.Minute+time.Second {
+			t.Errorf("read back %v after the unknown outcome, want 2 minutes", wait)
+		}
+		if a, _ := srv.State().Account("a@example.com"); a.Sends != 1 {
+			t.Errorf("%d sends reached the server", a.Sends)
+		}
+	})
+}
+
+// A run killed during a call leaves an intent in the journal and in the
+// ledger; the resume that settles it settles the ledger's too, so that no
+// later plan or journal sees the call as still in flight.
+func TestResumeSettlesTheLedger(t *testing.T) {
+	w := emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}, {Email: "b@example.com"}}}
+	e := newEnv(t, w, emulator.Config{})
+	e.makePlan("email\na@example.com\nb@example.com\n", planner.Policy{Action: planner.WantInvite})
+	run, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"a@example.com", "b@example.com"} {
+		if err := run.Ledger.Reserve(context.Background(), ledger.Claim{Source: run.Source, Email: email, Action: ledger.Send}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row := map[string]int{"a@example.com": 2, "b@example.com": 3}
+	for email, r := range row {
+		if err := run.Journal.Append(report.Record{Type: report.TypeIntent, At: time.Now(), Row: r, Email: email, Action: "send", Reason: planner.ReasonNotYetSent, Attempt: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.client.Send(context.Background(), "a@example.com"); err != nil { // a's call landed, b's did not
+		t.Fatal(err)
+	}
+	_ = run.Close() // killed
+
+	if _, err := e.apply(applyOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(e.state, customer, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, email := range []string{"a@example.com", "b@example.com"} {
+		c, ok := l.Latest(email)
+		if !ok || c.Effect != ledger.Took {
+			t.Errorf("%s in the ledger after the resume: %+v, %v; want took effect", email, c, ok)
+		}
+		if a, _ := e.srv.State().Account(email); a.Sends != 1 || e.outcomes()[email].Outcome != report.OutcomeDone {
+			t.Errorf("%s: %d sends, outcome %+v", email, a.Sends, e.outcomes()[email])
+		}
+	}
+}
+
+// An interrupt while items wait for the pacer, every item handed out to a
+// worker: the run reports ErrInterrupted (so the command says to resume),
+// the calls that left are settled in the ledger, and a resume finishes the
+// rest, each address emailed once and settled.
+func TestInterruptThenResumeSettlesTheLedger(t *testing.T) {
+	const n = 8
+	w := nysWorld(n)
+	e := newEnv(t, w, emulator.Config{})
+	e.makePlan(campaign(w), planner.Policy{Action: planner.WantInvite})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(300*time.Millisecond, cancel)
+	stats, err := e.applyMech(mech{ctx: ctx, write: pace.NewLimiter(4), workers: 2 * n})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Apply = %v, want ErrInterrupted", err)
+	}
+	if done := stats.Done.Load(); done == 0 || done == n || int(done) != e.srv.State().Calls["send"] {
+		t.Fatalf("%d done of %d before the interrupt, %d sends; want some, not all", done, n, e.srv.State().Calls["send"])
+	}
+	check := func(when string, all bool) {
+		t.Helper()
+		l, err := ledger.Open(e.state, customer, ledger.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		for _, u := range w.Users {
+			a, _ := e.srv.State().Account(u.Email)
+			c, held := l.Latest(u.Email)
+			if a.Sends > 1 || (all && a.Sends != 1) || (a.Sends == 1 && (!held || c.Effect != ledger.Took)) {
+				t.Errorf("%s: %s: %d sends, ledger %+v, %v", when, u.Email, a.Sends, c, held)
+			}
+		}
+	}
+	check("interrupted", false)
+	if _, err := e.applyMech(mech{}); err != nil {
+		t.Fatal(err)
+	}
+	check("resumed", true)
+}
+
+// An error reading the plan ends the run with that error.
+func TestItemsErrorEndsTheRun(t *testing.T) {
+	e := budgetEnv(t)
+	bad := errors.New("plan line 3: corrupt item")
+	_, err := e.applyMech(mech{items: func(all Items) Items {
+		return func(fn func(planner.Item) error) error {
+			if err := all(fn); err != nil {
+				return err
+			}
+			return bad
+		}
+	}})
+	if !errors.Is(err, bad) {
+		t.Fatalf("Apply = %v, want the plan's error", err)
+	}
 }
