@@ -38,12 +38,13 @@ type mech struct {
 	workers int            // zero: 16
 	ctx     context.Context
 	items   func(Items) Items // wraps the plan's items
+	results string            // the journal; empty: beside the plan
 }
 
 // applyMech opens the plan as apply does and runs Apply with m's seams.
 func (e *env) applyMech(m mech) (*Stats, error) {
 	e.t.Helper()
-	run, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "apply"})
+	run, err := Open(OpenConfig{Plan: e.plan, Results: m.results, StateDir: e.state, Command: "apply"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -93,6 +94,9 @@ type durableJournal struct {
 	mu      sync.Mutex
 	queued  []report.Record
 	durable map[string]int // email → highest durable intent attempt
+	// lazy are the outcomes of items that made calls appended without
+	// waiting for them to be durable.
+	lazy []string
 }
 
 func (j *durableJournal) Append(recs ...report.Record) error {
@@ -123,6 +127,11 @@ func (j *durableJournal) Append(recs ...report.Record) error {
 func (j *durableJournal) AppendAsync(recs ...report.Record) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	for _, r := range recs {
+		if r.Type == report.TypeOutcome && r.Attempts > 0 {
+			j.lazy = append(j.lazy, r.Email)
+		}
+	}
 	j.queued = append(j.queued, recs...)
 	j.Journal.AppendAsync(recs...)
 }
@@ -260,6 +269,9 @@ func TestNoSendBeforeItsIntentIsDurable(t *testing.T) {
 
 			for _, v := range c.violations {
 				t.Error(v)
+			}
+			if len(dj.lazy) > 0 {
+				t.Errorf("outcomes of calls appended without waiting for them to be durable: %v", dj.lazy)
 			}
 			if tt.wantErr == "" && err != nil {
 				t.Fatal(err)
@@ -721,5 +733,33 @@ func TestItemsErrorEndsTheRun(t *testing.T) {
 	}})
 	if !errors.Is(err, bad) {
 		t.Fatalf("Apply = %v, want the plan's error", err)
+	}
+}
+
+// A second journal of the plan finds every address taken by the first: it
+// skips them all (already_sent) and writes nothing in the ledger, whose
+// record of the first journal's calls stays as it was.
+func TestConflictsWriteNothing(t *testing.T) {
+	const n = 5
+	w := nysWorld(n)
+	e := newEnv(t, w, emulator.Config{})
+	e.makePlan(campaign(w), planner.Policy{Action: planner.WantInvite})
+	if _, err := e.applyMech(mech{}); err != nil {
+		t.Fatal(err)
+	}
+	led, err := ledger.Open(e.state, customer, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	stats, err := e.applyMech(mech{ledger: led, results: filepath.Join(e.dir, "second.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Conflicts.Load() != n || stats.Calls.Load() != 0 || e.srv.State().Calls["send"] != n {
+		t.Errorf("second journal: %d conflicts, %d calls, %d sends in all", stats.Conflicts.Load(), stats.Calls.Load(), e.srv.State().Calls["send"])
+	}
+	if records, _ := led.Stats(); records != 0 {
+		t.Errorf("the second journal wrote %d ledger records for calls it never made", records)
 	}
 }
