@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +141,46 @@ func TestOpenJournals(t *testing.T) {
 	}
 	if _, err := Open(OpenConfig{Plan: e.plan, Results: filepath.Join(e.dir, "elsewhere.jsonl"), StateDir: e.state}); !errors.Is(err, ledger.ErrBusy) {
 		t.Errorf("a second Open of the plan while it runs: %v, want ErrBusy", err)
+	}
+}
+
+// The refresh reads the items this run will call for afresh: not those
+// without a call, nor those an earlier run left pending (read back
+// instead), nor those it finished, unless retried.
+func TestToRefresh(t *testing.T) {
+	item := func(row int, action planner.Action) planner.Item {
+		return planner.Item{Row: row, Email: fmt.Sprintf("r%d@example.com", row), Action: action}
+	}
+	items := []planner.Item{
+		item(2, planner.ActionNone), item(3, planner.ActionSend), item(4, planner.ActionSend), item(5, planner.ActionCancel),
+		item(6, planner.ActionSend), item(7, planner.ActionSend), item(8, planner.ActionSend), item(9, planner.ActionSend),
+	}
+	key := func(it planner.Item) string { return report.ItemKey(it.Row, it.Email, string(it.Action)) }
+	st := &report.State{
+		Pending: map[string]report.Record{key(items[2]): {}},
+		Final: map[string]report.Record{
+			key(items[3]): {Outcome: report.OutcomeDone},
+			key(items[4]): {Outcome: report.OutcomeRejected},
+			key(items[5]): {Outcome: report.OutcomeFailed, NotSent: true},
+			key(items[6]): {Outcome: report.OutcomeInDoubt},
+		},
+	}
+	rows := func(its []planner.Item) string {
+		var b strings.Builder
+		for _, it := range its {
+			fmt.Fprintf(&b, "%d ", it.Row)
+		}
+		return b.String()
+	}
+	fresh := &Run{Plan: &planner.Loaded{Items: items}}
+	if got := rows(fresh.ToRefresh(false)); got != "3 4 5 6 7 8 9 " {
+		t.Errorf("a new journal: rows %s", got)
+	}
+	resumed := &Run{Plan: &planner.Loaded{Items: items}, Resume: st}
+	if got := rows(resumed.ToRefresh(false)); got != "3 7 9 " {
+		t.Errorf("resume: rows %s, want 3 7 9", got)
+	}
+	if got := rows(resumed.ToRefresh(true)); got != "3 6 7 9 " {
+		t.Errorf("resume --retry-rejected: rows %s, want 3 6 7 9", got)
 	}
 }
