@@ -465,8 +465,8 @@ func TestReadBackDecides(t *testing.T) {
 				t.Errorf("outcome %s (%d attempts, detail %q), account %s with %d sends and %d cancels by invitectl; want %s (%d attempts, detail %q), %s with %d sends and %d cancels",
 					o.Outcome, o.Attempts, o.Detail, a.State, ownSends, a.Cancels, tt.outcome, tt.attempts, tt.detail, tt.state, tt.sends, tt.cancels)
 			}
-			if stats.Reconciled.Load() != 1 {
-				t.Errorf("%d read-backs, want 1", stats.Reconciled.Load())
+			if stats.Reconciled.Load() != 1 || stats.Parked.Load() != 0 {
+				t.Errorf("%d read-backs, %d items still parked; want 1, 0", stats.Reconciled.Load(), stats.Parked.Load())
 			}
 			if b := e.outcomes()["b@example.com"]; b.Outcome != report.OutcomeDone {
 				t.Errorf("b: %+v", b)
