@@ -1,9 +1,13 @@
 package executor
 
 import (
+	"context"
 	"testing"
 
+	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/ledger"
+	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
 )
 
@@ -74,5 +78,20 @@ func TestEffectOf(t *testing.T) {
 		if got := effectOf(tt.o); got != tt.want {
 			t.Errorf("effectOf(%+v) = %v, want %v", tt.o, got, tt.want)
 		}
+	}
+}
+
+// When a listing costs as many calls as the gets, the refresh takes the
+// gets: they also see accounts the listing of sent invitations leaves out.
+func TestRefreshTieGoesToGets(t *testing.T) {
+	w := nysWorld(1)
+	e := newEnv(t, w, emulator.Config{})
+	items := []planner.Item{{Row: 2, Email: "p000@example.com", Action: planner.ActionSend, Observed: &planner.Observed{State: invitations.StateNotYetSent}}}
+	ref, err := Refresh(context.Background(), RefreshConfig{Client: e.client, Listed: map[invitations.State]int{invitations.StateNotYetSent: 1}}, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.How != "get" || ref.Calls != 1 || e.srv.State().Calls["list"] != 0 {
+		t.Errorf("refreshed by %s with %d calls (%v); want one get", ref.How, ref.Calls, e.srv.State().Calls)
 	}
 }
