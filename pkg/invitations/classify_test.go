@@ -235,3 +235,88 @@ func TestNewTransport(t *testing.T) {
 		t.Errorf("transport: %d idle per host, idle timeout %v, handshake timeout %v", tr.MaxIdleConnsPerHost, tr.IdleConnTimeout, tr.TLSHandshakeTimeout)
 	}
 }
+
+// List asks for what its options say and nothing more, follows the page
+// tokens, and refuses an invitation it cannot read.
+func TestListQueries(t *testing.T) {
+	var queries []url.Values
+	pages := map[string]string{
+		"":   `{"userInvitations":[{"name":"customers/C01/userinvitations/a@example.com","state":"INVITED","mailsSentCount":"1"}],"nextPageToken":"t2"}`,
+		"t2": `{"userInvitations":[{"name":"customers/C01/userinvitations/b@example.com","state":"ACCEPTED"}]}`,
+		"t3": `{"userInvitations":[{"name":"garbage","state":"INVITED"}]}`,
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.Query())
+		w.Header().Set("Content-Type", "application/json")
+		if len(queries) > 10 { // a listing that never ends: stop it
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(envelopeJSON(400, "INVALID_ARGUMENT", "runaway listing")))
+			return
+		}
+		body := pages[r.URL.Query().Get("pageToken")]
+		if strings.Contains(r.URL.Query().Get("filter"), "broken") {
+			body = pages["t3"]
+		}
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(hs.Close)
+	a, err := New(context.Background(), Config{Customer: "C01", Endpoint: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(opts ListOptions) ([]string, error) {
+		var got []string
+		err := a.List(context.Background(), opts, func(invs []Invitation) error {
+			for _, inv := range invs {
+				got = append(got, inv.Email+" "+string(inv.State))
+			}
+			return nil
+		})
+		return got, err
+	}
+	for size, want := range map[int]string{0: "200", -1: "200", 1: "1", 200: "200", 201: "200", 10_000: "200"} {
+		queries = nil
+		got, err := list(ListOptions{PageSize: size})
+		if err != nil || strings.Join(got, ", ") != "a@example.com INVITED, b@example.com ACCEPTED" {
+			t.Fatalf("page size %d: %v, %v", size, got, err)
+		}
+		if len(queries) != 2 || queries[0].Get("pageSize") != want || queries[1].Get("pageToken") != "t2" || queries[1].Get("pageSize") != want {
+			t.Errorf("page size %d: queries %v, want pageSize %s and the second page's token", size, queries, want)
+		}
+		for _, q := range queries {
+			for _, k := range []string{"filter", "orderBy"} {
+				if _, set := q[k]; set {
+					t.Errorf("page size %d: %s sent without being asked for: %v", size, k, q)
+				}
+			}
+		}
+		if _, set := queries[0]["pageToken"]; set {
+			t.Errorf("the first page was asked with a token: %v", queries[0])
+		}
+	}
+	queries = nil
+	if _, err := list(ListOptions{States: []State{StateInvited, StateDeclined}, Order: Order{Field: "update_time", Desc: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if q := queries[0]; q.Get("filter") != "state=='invited' || state=='declined'" || q.Get("orderBy") != "update_time desc" {
+		t.Errorf("query %v", q)
+	}
+	err = a.List(context.Background(), ListOptions{States: []State{"BROKEN"}}, func([]Invitation) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `"garbage"`) {
+		t.Errorf("a page with an unreadable invitation: %v", err)
+	}
+}
+
+// An HTTP error keeps the API's message, or the status text when the body
+// had none.
+func TestErrorMessage(t *testing.T) {
+	_, err := serve(t, 400, nil, envelopeJSON(400, "FAILED_PRECONDITION", "already accepted")).Get(context.Background(), "a@example.com")
+	var e *Error
+	if !errors.As(err, &e) || e.Message != "already accepted" {
+		t.Errorf("message %q, want the API's", e.Message)
+	}
+	_, err = serve(t, 502, nil, "<html>Bad Gateway</html>").Get(context.Background(), "a@example.com")
+	if !errors.As(err, &e) || e.Message != "Bad Gateway" {
+		t.Errorf("message %q, want the status text", e.Message)
+	}
+}
