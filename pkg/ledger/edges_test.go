@@ -299,3 +299,31 @@ func TestMalformedLines(t *testing.T) {
 		t.Errorf("index %v", l.index)
 	}
 }
+
+// A line longer than the read chunk (a source whose plan path is absurdly
+// long), appended by another process, is read whole, and the lines after
+// it too.
+func TestLineLongerThanTheChunk(t *testing.T) {
+	dir := t.TempDir()
+	path := ledgerFile(t, dir)
+	l := open(t, dir, Options{})
+	long := "/" + strings.Repeat("p", readChunk+readChunk/2)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(f, "src\tllll\t1000\t1\tapply\tsha\t%q\t\"/l.jsonl\"\ni\t2000\tllll\ts\tann\n", long); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	if err := l.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := l.Latest("ann")
+	if !ok {
+		t.Fatal("the call after the long line was not read")
+	}
+	if c.Source.Plan != long || c.Source.Journal != "/l.jsonl" {
+		t.Fatalf("source with a plan path of %d bytes, journal %q", len(c.Source.Plan), c.Source.Journal)
+	}
+}
