@@ -498,6 +498,9 @@ func TestQuotaTeachesTheLimiterAndRefusalsRetry(t *testing.T) {
 		if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || o.Outcome != report.OutcomeDone || o.QuotaErrors != 3 || o.Attempts != 4 {
 			t.Errorf("account %+v, outcome %+v", a, o)
 		}
+		if o.Detail != "state INVITED, 1 mail(s) sent" || o.Operation == "" {
+			t.Errorf("done without what the operation said: detail %q, operation %q", o.Detail, o.Operation)
+		}
 	})
 	t.Run("connection refused", func(t *testing.T) {
 		e := budgetEnv(t)
@@ -761,5 +764,42 @@ func TestConflictsWriteNothing(t *testing.T) {
 	}
 	if records, _ := led.Stats(); records != 0 {
 		t.Errorf("the second journal wrote %d ledger records for calls it never made", records)
+	}
+}
+
+// A call another journal left without an outcome skips the item as
+// in_flight and names the journal whose resume settles it; a single
+// command's is named without a journal to resume.
+func TestInFlightNamesTheJournal(t *testing.T) {
+	w := nysWorld(2)
+	e := newEnv(t, w, emulator.Config{})
+	e.makePlan(campaign(w), planner.Policy{Action: planner.WantInvite})
+	l, err := ledger.Open(e.state, customer, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := ledger.NewSource()
+	other.Command, other.Plan, other.Journal = "apply", "/plans/other.jsonl", "/plans/other.results.jsonl"
+	single := ledger.NewSource()
+	single.Command = "send"
+	for email, src := range map[string]*ledger.Source{"p000@example.com": other, "p001@example.com": single} {
+		if err := l.Reserve(context.Background(), ledger.Claim{Source: src, Email: email, Action: ledger.Send}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = l.Close()
+	stats, err := e.applyMech(mech{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := e.outcomes()
+	if o := outs["p000@example.com"]; o.Reason != planner.ReasonInFlight || !strings.Contains(o.Message, "'invitectl resume /plans/other.results.jsonl' settles it") {
+		t.Errorf("p000: %+v", o)
+	}
+	if o := outs["p001@example.com"]; o.Reason != planner.ReasonInFlight || strings.Contains(o.Message, "resume") || !strings.Contains(o.Message, "'invitectl send'") {
+		t.Errorf("p001: %+v", o)
+	}
+	if stats.Conflicts.Load() != 2 || e.srv.State().Calls["send"] != 0 {
+		t.Errorf("%d conflicts, %d sends", stats.Conflicts.Load(), e.srv.State().Calls["send"])
 	}
 }
