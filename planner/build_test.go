@@ -55,22 +55,32 @@ func plan(t *testing.T, p Policy, input string, wrap func(Reader) Reader) ([]Ite
 // planStats is plan that also returns the run's counters.
 func planStats(t *testing.T, p Policy, input string, wrap func(Reader) Reader) ([]Item, Header, *emulator.Server, *Stats, error) {
 	t.Helper()
-	srv, err := emulator.New(testWorld(), emulator.Config{})
+	return planWorld(t, testWorld(), p, input, func(cfg *Config) {
+		if wrap != nil {
+			cfg.Client = wrap(cfg.Client)
+		}
+	})
+}
+
+// planWorld runs Build against an emulator of w through the real client;
+// configure, when set, changes the Config first.
+func planWorld(t *testing.T, w emulator.World, p Policy, input string, configure func(*Config)) ([]Item, Header, *emulator.Server, *Stats, error) {
+	t.Helper()
+	srv, err := emulator.New(w, emulator.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	c, err := invitations.New(context.Background(), invitations.Config{Customer: "C0plan1", Endpoint: hs.URL})
+	c, err := invitations.New(context.Background(), invitations.Config{Customer: w.Customer, Endpoint: hs.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r Reader = c
-	if wrap != nil {
-		r = wrap(c)
-	}
-	cfg := Config{Client: r, Customer: "C0plan1", APIVersion: "v1", Policy: p, MaxInFlight: 4,
+	cfg := Config{Client: c, Customer: w.Customer, APIVersion: "v1", Policy: p, MaxInFlight: 4,
 		Retry: pace.Policy{Base: time.Millisecond, Max: 2 * time.Millisecond, MaxAttempts: 3}, Now: func() time.Time { return now }}
+	if configure != nil {
+		configure(&cfg)
+	}
 	targets := func(fn func(source.Target) error) (source.Info, error) {
 		return source.Read(strings.NewReader(input), "campaign.csv", source.Options{}, fn)
 	}

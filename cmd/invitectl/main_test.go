@@ -283,11 +283,12 @@ func writeKey(path, email string, mode os.FileMode) error {
 }
 
 // cmdAuthState asserts what the emulator's token endpoint saw:
-// authstate actor EMAIL (made at least one API call), or
-// authstate scopes "SCOPE SCOPE" (a token was issued for exactly these).
+// authstate actor EMAIL (made at least one API call),
+// authstate scopes "SCOPE SCOPE" (a token was issued for exactly these), or
+// authstate only "SCOPE SCOPE" (tokens were issued, all for exactly these).
 func cmdAuthState(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: authstate actor|scopes VALUE")
+		ts.Fatalf("usage: authstate actor|scopes|only VALUE")
 	}
 	st := server(ts).State().Auth
 	if st == nil {
@@ -299,6 +300,8 @@ func cmdAuthState(ts *testscript.TestScript, neg bool, args []string) {
 		ok = st.Actors[args[1]] > 0
 	case "scopes":
 		ok = st.Scopes[args[1]] > 0
+	case "only":
+		ok = len(st.Scopes) == 1 && st.Scopes[args[1]] > 0
 	default:
 		ts.Fatalf("authstate: unknown field %s", args[0])
 	}

@@ -1,8 +1,11 @@
 package pace
 
 import (
+	"context"
+	"errors"
 	"math"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -114,17 +117,29 @@ func TestPolicySeededIsDeterministic(t *testing.T) {
 	}
 }
 
+// The zero Policy is the documented one: 8 attempts in all, the first
+// delay under 250 ms. The numbers are written out: compared with the
+// package's own constants, a changed default would go unnoticed.
 func TestPolicyDefaults(t *testing.T) {
 	var p Policy
-	if got := p.Attempts(); got != DefaultMaxAttempts {
-		t.Errorf("Attempts() = %d, want %d", got, DefaultMaxAttempts)
+	if got := p.Attempts(); got != 8 {
+		t.Errorf("Attempts() = %d, want 8", got)
 	}
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		n, err := Do(context.Background(), nil, Policy{}, func(error) Verdict { return Verdict{Retry: true} },
+			func(context.Context) error { calls++; return errors.New("503") })
+		var ex *ExhaustedError
+		if calls != 8 || n != 8 || !errors.As(err, &ex) || ex.Attempts != 8 {
+			t.Errorf("Do with the zero Policy: %d calls, %d attempts, %v; want 8 calls and an ExhaustedError after 8", calls, n, err)
+		}
+	})
 	if got := (Policy{MaxAttempts: 1}).Attempts(); got != 1 {
 		t.Errorf("Attempts() = %d, want 1", got)
 	}
 	for range 100 {
-		if d := p.Delay(1, 0); d < 0 || d >= DefaultBase {
-			t.Fatalf("Delay(1) = %v, want in [0, %v)", d, DefaultBase)
+		if d := p.Delay(1, 0); d < 0 || d >= 250*time.Millisecond {
+			t.Fatalf("Delay(1) = %v, want in [0, 250ms)", d)
 		}
 	}
 }

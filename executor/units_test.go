@@ -1,0 +1,97 @@
+package executor
+
+import (
+	"context"
+	"testing"
+
+	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/ledger"
+	"github.com/invitectl/invitectl/planner"
+	"github.com/invitectl/invitectl/report"
+)
+
+func TestStatsSums(t *testing.T) {
+	var s Stats
+	s.Done.Store(1)
+	s.Skipped.Store(20)
+	s.Rejected.Store(300)
+	s.Failed.Store(4000)
+	s.InDoubt.Store(50000)
+	s.EarlierProblems.Store(600000)
+	if got := s.Finished(); got != 54321 {
+		t.Errorf("Finished = %d, want 54321", got)
+	}
+	if got := s.Problems(); got != 654300 {
+		t.Errorf("Problems = %d, want 654300", got)
+	}
+	for outcome, counts := range map[string]bool{report.OutcomeDone: false, report.OutcomeSkipped: false,
+		report.OutcomeRejected: true, report.OutcomeFailed: true, report.OutcomeInDoubt: true} {
+		var s Stats
+		s.countEarlier(outcome)
+		if got := s.EarlierProblems.Load() == 1; got != counts {
+			t.Errorf("an earlier %s counted as a problem: %v, want %v", outcome, got, counts)
+		}
+	}
+}
+
+// Which earlier outcomes a run takes up again: a failure that provably
+// sent nothing always; in_doubt and rejected items only when asked; never
+// one that is done or skipped.
+func TestRetried(t *testing.T) {
+	tests := []struct {
+		rec               report.Record
+		inDoubt, rejected bool
+		want              bool
+	}{
+		{report.Record{Outcome: report.OutcomeFailed, NotSent: true}, false, false, true},
+		{report.Record{Outcome: report.OutcomeFailed}, true, true, false},
+		{report.Record{Outcome: report.OutcomeInDoubt}, false, true, false},
+		{report.Record{Outcome: report.OutcomeInDoubt}, true, false, true},
+		{report.Record{Outcome: report.OutcomeRejected}, true, false, false},
+		{report.Record{Outcome: report.OutcomeRejected}, false, true, true},
+		{report.Record{Outcome: report.OutcomeDone}, true, true, false},
+		{report.Record{Outcome: report.OutcomeSkipped, NotSent: true}, true, true, false},
+	}
+	for _, tt := range tests {
+		if got := retried(tt.rec, tt.inDoubt, tt.rejected); got != tt.want {
+			t.Errorf("retried(%s, not sent %v, in doubt %v, rejected %v) = %v", tt.rec.Outcome, tt.rec.NotSent, tt.inDoubt, tt.rejected, got)
+		}
+	}
+}
+
+// What the ledger learns of an outcome: only a call that provably did
+// nothing frees the address for another source.
+func TestEffectOf(t *testing.T) {
+	tests := []struct {
+		o    outcome
+		want ledger.Effect
+	}{
+		{outcome{kind: report.OutcomeDone}, ledger.Took},
+		{outcome{kind: report.OutcomeRejected}, ledger.None},
+		{outcome{kind: report.OutcomeSkipped}, ledger.None},
+		{outcome{kind: report.OutcomeFailed, notSent: true}, ledger.None},
+		{outcome{kind: report.OutcomeFailed}, ledger.Unknown},
+		{outcome{kind: report.OutcomeInDoubt}, ledger.Unknown},
+	}
+	for _, tt := range tests {
+		if got := effectOf(tt.o); got != tt.want {
+			t.Errorf("effectOf(%+v) = %v, want %v", tt.o, got, tt.want)
+		}
+	}
+}
+
+// When a listing costs as many calls as the gets, the refresh takes the
+// gets: they also see accounts the listing of sent invitations leaves out.
+func TestRefreshTieGoesToGets(t *testing.T) {
+	w := nysWorld(1)
+	e := newEnv(t, w, emulator.Config{})
+	items := []planner.Item{{Row: 2, Email: "p000@example.com", Action: planner.ActionSend, Observed: &planner.Observed{State: invitations.StateNotYetSent}}}
+	ref, err := Refresh(context.Background(), RefreshConfig{Client: e.client, Listed: map[invitations.State]int{invitations.StateNotYetSent: 1}}, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.How != "get" || ref.Calls != 1 || e.srv.State().Calls["list"] != 0 {
+		t.Errorf("refreshed by %s with %d calls (%v); want one get", ref.How, ref.Calls, e.srv.State().Calls)
+	}
+}
