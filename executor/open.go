@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // OpenConfig names what a run applies and where its state lives.
@@ -42,10 +42,10 @@ type Run struct {
 	Plan     *planner.Loaded
 	PlanPath string
 	Results  string
-	Journal  *report.Journal
+	Journal  *journal.Journal
 	// Resume is what earlier runs of this journal recorded; nil for a new
 	// journal.
-	Resume *report.State
+	Resume *journal.State
 	Ledger *ledger.Ledger
 	Source *ledger.Source
 	// Warnings are for the administrator before anything is done.
@@ -147,7 +147,7 @@ func (r *Run) openJournal(absPlan string) error {
 			return fmt.Errorf("remove the empty journal %s: %w", r.Results, err)
 		}
 	case err == nil:
-		j, st, err := report.Open(r.Results)
+		j, st, err := journal.Open(r.Results)
 		if err != nil {
 			return &UsageError{err} // not a journal, or a corrupt one
 		}
@@ -168,9 +168,9 @@ func (r *Run) openJournal(absPlan string) error {
 	}
 	h := r.Plan.Header
 	r.sourceID = ledger.NewSource().ID
-	r.Journal, err = report.Create(r.Results, report.Header{
+	r.Journal, err = journal.Create(r.Results, journal.Header{
 		Customer: h.Customer, APIVersion: h.APIVersion, LedgerSource: r.sourceID,
-		Plan: report.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: len(r.Plan.Items)},
+		Plan: journal.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: len(r.Plan.Items)},
 	})
 	if errors.Is(err, fs.ErrExist) {
 		return &UsageError{err}
@@ -213,7 +213,7 @@ func (r *Run) ToRefresh(retryRejected bool) []planner.Item {
 			continue
 		}
 		if r.Resume != nil {
-			k := report.ItemKey(it.Row, it.Email, string(it.Action))
+			k := journal.ItemKey(it.Row, it.Email, string(it.Action))
 			if _, pending := r.Resume.Pending[k]; pending {
 				continue
 			}

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // millionFiles writes, once per test binary, a plan of n send items and a
@@ -55,8 +55,8 @@ var millionFiles = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	j, err := report.Create(filepath.Join(dir, "plan.results.jsonl"), report.Header{Customer: customer, APIVersion: "v1",
-		LedgerSource: "0123456789abcdef", Plan: report.PlanRef{Path: plan, SHA256: p.SHA256, Items: n}})
+	j, err := journal.Create(filepath.Join(dir, "plan.results.jsonl"), journal.Header{Customer: customer, APIVersion: "v1",
+		LedgerSource: "0123456789abcdef", Plan: journal.PlanRef{Path: plan, SHA256: p.SHA256, Items: n}})
 	if err != nil {
 		return "", err
 	}
@@ -64,9 +64,9 @@ var millionFiles = sync.OnceValues(func() (string, error) {
 	for i := range n / 2 {
 		it := p.Items[i]
 		j.AppendAsync(
-			report.Record{Type: report.TypeIntent, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason, Attempt: 1},
-			report.Record{Type: report.TypeOutcome, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason,
-				Outcome: report.OutcomeDone, Attempts: 1, Operation: "operations/" + strconv.Itoa(i), Detail: "state INVITED, 1 mail(s) sent"})
+			journal.Record{Type: journal.TypeIntent, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason, Attempt: 1},
+			journal.Record{Type: journal.TypeOutcome, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason,
+				Outcome: journal.OutcomeDone, Attempts: 1, Operation: "operations/" + strconv.Itoa(i), Detail: "state INVITED, 1 mail(s) sent"})
 	}
 	if err := j.Close(); err != nil {
 		return "", err

@@ -1,3 +1,5 @@
+// Package report renders a results journal (package journal) with its plan:
+// the terminal summary, the CSV and the JSON, one item per plan item.
 package report
 
 import (
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/planner"
 )
@@ -31,7 +34,7 @@ type Item struct {
 	Columns planner.Columns `json:"columns,omitempty"`
 }
 
-func itemOf(r Record) Item {
+func itemOf(r journal.Record) Item {
 	return Item{
 		Row: r.Row, Email: r.Email, Action: r.Action, Outcome: r.Outcome, Reason: r.Reason,
 		HTTPCode: r.HTTPCode, Message: r.Message, Detail: r.Detail, Operation: r.Operation,
@@ -41,7 +44,7 @@ func itemOf(r Record) Item {
 
 // Items calls fn with every item's last outcome in plan order: by input row,
 // pruned invitations last.
-func Items(st *State, fn func(Item) error) error {
+func Items(st *journal.State, fn func(Item) error) error {
 	for _, k := range planOrder(st.Final, nil) {
 		if err := fn(itemOf(st.Final[k])); err != nil {
 			return err

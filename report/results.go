@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -20,7 +21,7 @@ const OutcomePending = "pending"
 // item is rendered (those without an outcome as pending) with the input's
 // other columns. Without a usable plan it renders what the journal holds.
 type Results struct {
-	State   *State
+	State   *journal.State
 	Journal string
 	// Columns names the input's other columns that Item.Columns carries.
 	Columns []string
@@ -34,7 +35,7 @@ type Results struct {
 // journal names, with the hash it recorded. A plan that is gone or changed
 // is not an error: Warning says so, and the items are the journal's.
 func OpenResults(path string) (*Results, error) {
-	st, err := Read(path)
+	st, err := journal.Read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func OpenResults(path string) (*Results, error) {
 }
 
 // FromState is the results of a journal already read, without its plan.
-func FromState(st *State) *Results { return &Results{State: st} }
+func FromState(st *journal.State) *Results { return &Results{State: st} }
 
 // HasPlan reports whether the items come from the plan (every item, pending
 // ones included) rather than from the journal alone.
@@ -93,7 +94,7 @@ func (r *Results) Each(fn func(Item) error) error {
 	}
 	defer pr.Close()
 	return pr.Each(func(it planner.Item) error {
-		k := ItemKey(it.Row, it.Email, string(it.Action))
+		k := journal.ItemKey(it.Row, it.Email, string(it.Action))
 		var item Item
 		if rec, ok := r.State.Final[k]; ok {
 			item = itemOf(rec)
@@ -106,14 +107,14 @@ func (r *Results) Each(fn func(Item) error) error {
 }
 
 // pendingItem is a plan item no run has finished; intent is the call an
-// earlier run left unanswered, if any.
-func pendingItem(it planner.Item, intent Record, journal string) Item {
+// earlier run left unanswered, if any, and results the journal's path.
+func pendingItem(it planner.Item, intent journal.Record, results string) Item {
 	p := Item{Row: it.Row, Email: it.Email, Action: string(it.Action), Outcome: OutcomePending, Reason: it.Reason}
-	if intent.Type == TypeIntent {
+	if intent.Type == journal.TypeIntent {
 		p.Attempts = intent.Attempt
-		p.Detail = "a call may have left and its outcome is not recorded: 'invitectl resume " + journal + "' reads it back first"
+		p.Detail = "a call may have left and its outcome is not recorded: 'invitectl resume " + results + "' reads it back first"
 	} else {
-		p.Detail = "not taken up yet: 'invitectl resume " + journal + "' continues"
+		p.Detail = "not taken up yet: 'invitectl resume " + results + "' continues"
 	}
 	return p
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/table"
 	"github.com/invitectl/invitectl/planner"
@@ -22,8 +23,8 @@ const MaxAttention = 20
 
 // Summary is the account of a journal that the table and JSON show.
 type Summary struct {
-	Customer string  `json:"customer"`
-	Plan     PlanRef `json:"plan"`
+	Customer string          `json:"customer"`
+	Plan     journal.PlanRef `json:"plan"`
 	// Journal is the journal's path, for the commands the table suggests.
 	Journal string `json:"journal,omitempty"`
 	// Items counts the plan items with an outcome; Plan.Items is how many
@@ -51,8 +52,8 @@ type Summary struct {
 	Runs        int     `json:"runs"`
 	// NeedAttention counts the rejected, failed and in-doubt items;
 	// Attention lists the first MaxAttention of them in plan order.
-	NeedAttention int      `json:"needAttention"`
-	Attention     []Record `json:"-"`
+	NeedAttention int              `json:"needAttention"`
+	Attention     []journal.Record `json:"-"`
 	// FailedNotSent counts the failed items that provably sent nothing,
 	// which resume tries again.
 	FailedNotSent int  `json:"failedNotSent,omitempty"`
@@ -69,18 +70,8 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 	}{plain(s), s.Elapsed.String(), s.Elapsed.Seconds()})
 }
 
-// NeedsAttention reports whether an outcome asks the administrator to look:
-// rejected, failed or in doubt.
-func NeedsAttention(outcome string) bool {
-	switch outcome {
-	case OutcomeRejected, OutcomeFailed, OutcomeInDoubt:
-		return true
-	}
-	return false
-}
-
 // Summarize accounts for a journal's state.
-func Summarize(st *State) Summary {
+func Summarize(st *journal.State) Summary {
 	s := Summary{
 		Customer:        st.Header.Customer,
 		Plan:            st.Header.Plan,
@@ -97,7 +88,7 @@ func Summarize(st *State) Summary {
 	byPair := map[[2]string]int{} // spares a string per item on big journals
 	for _, r := range st.Final {
 		byPair[[2]string{r.Outcome, r.Reason}]++
-		if r.Outcome == OutcomeFailed && r.NotSent {
+		if r.Outcome == journal.OutcomeFailed && r.NotSent {
 			s.FailedNotSent++
 		}
 	}
@@ -105,7 +96,7 @@ func Summarize(st *State) Summary {
 		s.ByOutcome[p[0]] += n
 		s.ByOutcomeReason[p[0]+"/"+p[1]] = n
 	}
-	attention := planOrder(st.Final, func(r Record) bool { return NeedsAttention(r.Outcome) })
+	attention := planOrder(st.Final, func(r journal.Record) bool { return journal.NeedsAttention(r.Outcome) })
 	s.NeedAttention = len(attention)
 	for _, k := range attention[:min(len(attention), MaxAttention)] {
 		s.Attention = append(s.Attention, st.Final[k])
@@ -127,7 +118,7 @@ func Summarize(st *State) Summary {
 
 // planOrder returns the keys of final whose record passes keep (all if keep
 // is nil) in plan order: by input row, pruned items (row 0) last by email.
-func planOrder(final map[string]Record, keep func(Record) bool) []string {
+func planOrder(final map[string]journal.Record, keep func(journal.Record) bool) []string {
 	type entry struct {
 		row int
 		key string
@@ -157,15 +148,15 @@ func planOrder(final map[string]Record, keep func(Record) bool) []string {
 // outcomeRank is the order outcomes are listed in.
 func outcomeRank(o string) int {
 	switch o {
-	case OutcomeDone:
+	case journal.OutcomeDone:
 		return 0
-	case OutcomeSkipped:
+	case journal.OutcomeSkipped:
 		return 1
-	case OutcomeRejected:
+	case journal.OutcomeRejected:
 		return 2
-	case OutcomeFailed:
+	case journal.OutcomeFailed:
 		return 3
-	case OutcomeInDoubt:
+	case journal.OutcomeInDoubt:
 		return 4
 	}
 	return 5
@@ -210,10 +201,10 @@ func writeNextSteps(w io.Writer, s Summary, width int) error {
 	}
 	steps := []step{
 		{OutcomePending, s.ByOutcome[OutcomePending], "not taken up yet; go on (in batches with --limit N):", "invitectl resume " + j},
-		{OutcomeInDoubt, s.ByOutcome[OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", "invitectl resume " + j + " --retry-in-doubt"},
-		{OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", "invitectl resume " + j},
-		{OutcomeFailed, s.ByOutcome[OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
-		{OutcomeRejected, s.ByOutcome[OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", "invitectl resume " + j + " --retry-rejected"},
+		{journal.OutcomeInDoubt, s.ByOutcome[journal.OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", "invitectl resume " + j + " --retry-in-doubt"},
+		{journal.OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", "invitectl resume " + j},
+		{journal.OutcomeFailed, s.ByOutcome[journal.OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
+		{journal.OutcomeRejected, s.ByOutcome[journal.OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", "invitectl resume " + j + " --retry-rejected"},
 	}
 	const start = 2 + 9 + 1 + 5 + 2 // "  in_doubt  12345  "
 	header := false
@@ -314,7 +305,7 @@ func writeAttention(w io.Writer, s Summary, width int) error {
 		return nil
 	}
 	fmt.Fprintf(w, "\nNeed attention: %d (rejected %d, failed %d, in doubt %d)\n", s.NeedAttention,
-		s.ByOutcome[OutcomeRejected], s.ByOutcome[OutcomeFailed], s.ByOutcome[OutcomeInDoubt])
+		s.ByOutcome[journal.OutcomeRejected], s.ByOutcome[journal.OutcomeFailed], s.ByOutcome[journal.OutcomeInDoubt])
 	tb := table.Table{Width: width}
 	tb.Row("ROW", "EMAIL", "ACTION", "OUTCOME", "HTTP", "MESSAGE")
 	for _, r := range s.Attention {

@@ -15,6 +15,7 @@ import (
 	"github.com/invitectl/invitectl/executor"
 	"github.com/invitectl/invitectl/pkg/atomicfile"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
 	"github.com/invitectl/invitectl/pkg/safetext"
@@ -121,7 +122,7 @@ items (a daily batch from cron) and exits 5 while items are left.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			st, err := report.Read(args[0])
+			st, err := journal.Read(args[0])
 			if err != nil {
 				return usageError{err}
 			}
@@ -180,7 +181,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		return err
 	}
 	j := run.Journal
-	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: "start", PID: os.Getpid()})
+	_ = j.Append(journal.Record{Type: journal.TypeRun, At: time.Now().UTC(), Event: "start", PID: os.Getpid()})
 
 	// The pace starts from what the last run learned of the quota: this
 	// journal's, else the plan's.
@@ -236,7 +237,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	if st := pacer.State(); len(st.Quotas) > 0 {
 		paceState = &st
 	}
-	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: event, PID: os.Getpid(), Pace: paceState, Counts: &report.RunCounts{
+	_ = j.Append(journal.Record{Type: journal.TypeRun, At: time.Now().UTC(), Event: event, PID: os.Getpid(), Pace: paceState, Counts: &journal.RunCounts{
 		Done: int(stats.Done.Load()), Skipped: int(stats.Skipped.Load()), Rejected: int(stats.Rejected.Load()),
 		Failed: int(stats.Failed.Load()), InDoubt: int(stats.InDoubt.Load()), Calls: int(stats.Calls.Load()),
 		Retries: int(stats.Retries.Load()), QuotaErrors: int(stats.QuotaErrors.Load()),

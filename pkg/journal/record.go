@@ -1,4 +1,4 @@
-package report
+package journal
 
 import (
 	"errors"
@@ -31,6 +31,16 @@ const (
 	OutcomeFailed   = "failed"
 	OutcomeInDoubt  = "in_doubt"
 )
+
+// NeedsAttention reports whether an outcome asks the administrator to look:
+// rejected, failed or in doubt.
+func NeedsAttention(outcome string) bool {
+	switch outcome {
+	case OutcomeRejected, OutcomeFailed, OutcomeInDoubt:
+		return true
+	}
+	return false
+}
 
 // Run events.
 const (
