@@ -149,7 +149,7 @@ func (e *benchEnv) apply(b *testing.B, write *pace.Limiter, transport http.Round
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, rec := range st.Final {
+	for _, rec := range st.Finals() {
 		run.maxAttempts = max(run.maxAttempts, rec.Attempts) // calls made, 429s included
 		run.maxQuota = max(run.maxQuota, rec.QuotaErrors)
 	}

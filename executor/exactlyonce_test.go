@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -78,7 +79,7 @@ func journalOutcomes(t *testing.T, path string) map[string]journal.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st.Final
+	return maps.Collect(st.Finals())
 }
 
 // One plan applied with --results r1.jsonl, then r2.jsonl, then the default

@@ -292,8 +292,7 @@ func (r *run) final(it planner.Item) (journal.Record, bool) {
 	if r.cfg.Resume == nil {
 		return journal.Record{}, false
 	}
-	rec, ok := r.cfg.Resume.Final[journal.ItemKey(it.Row, it.Email, string(it.Action))]
-	return rec, ok
+	return r.cfg.Resume.Final(journal.ItemKey(it.Row, it.Email, string(it.Action)))
 }
 
 // pending returns the intent an earlier run recorded without an outcome.

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -198,7 +199,8 @@ func (e *env) planned() map[planner.Action][]planner.Item {
 		e.t.Fatal(err)
 	}
 	out := map[planner.Action][]planner.Item{}
-	for _, it := range p.Items {
+	for i := range p.Len() {
+		it := p.Item(i)
 		out[it.Action] = append(out[it.Action], it)
 	}
 	return out
@@ -211,7 +213,7 @@ func (e *env) outcomes() map[string]journal.Record {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return st.Final
+	return maps.Collect(st.Finals())
 }
 
 func TestCampaignSendsExactlyOnce(t *testing.T) {

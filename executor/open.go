@@ -44,7 +44,7 @@ type Run struct {
 	Results  string
 	Journal  *journal.Journal
 	// Resume is what earlier runs of this journal recorded; nil for a new
-	// journal.
+	// journal. Journal.State, after Close, brings it up to date.
 	Resume *journal.State
 	Ledger *ledger.Ledger
 	Source *ledger.Source
@@ -170,7 +170,7 @@ func (r *Run) openJournal(absPlan string) error {
 	r.sourceID = ledger.NewSource().ID
 	r.Journal, err = journal.Create(r.Results, journal.Header{
 		Customer: h.Customer, APIVersion: h.APIVersion, LedgerSource: r.sourceID,
-		Plan: journal.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: len(r.Plan.Items)},
+		Plan: journal.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: r.Plan.Len()},
 	})
 	if errors.Is(err, fs.ErrExist) {
 		return &UsageError{err}
@@ -192,23 +192,19 @@ func (r *Run) Close() error {
 }
 
 // Items streams the plan's items, as read by Open.
-func (r *Run) Items() Items {
-	return func(fn func(planner.Item) error) error {
-		for _, it := range r.Plan.Items {
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
+func (r *Run) Items() Items { return r.Plan.Each }
 
 // ToRefresh returns the send and cancel items this run will call for
 // afresh: not finished by an earlier run (unless retried), and not left
 // pending or in doubt by one (those are settled by reading them back).
 func (r *Run) ToRefresh(retryRejected bool) []planner.Item {
-	var out []planner.Item
-	for _, it := range r.Plan.Items {
+	n := r.Plan.Summary.Send + r.Plan.Summary.Cancel
+	if r.Resume != nil {
+		n -= r.Resume.NumFinal()
+	}
+	out := make([]planner.Item, 0, max(n, 0))
+	for i := range r.Plan.Len() {
+		it := r.Plan.Item(i)
 		if it.Action == planner.ActionNone {
 			continue
 		}
@@ -217,7 +213,7 @@ func (r *Run) ToRefresh(retryRejected bool) []planner.Item {
 			if _, pending := r.Resume.Pending[k]; pending {
 				continue
 			}
-			if prev, done := r.Resume.Final[k]; done && !retried(prev, false, retryRejected) {
+			if prev, done := r.Resume.Final(k); done && !retried(prev, false, retryRejected) {
 				continue
 			}
 		}

@@ -45,8 +45,22 @@ func itemOf(r journal.Record) Item {
 // Items calls fn with every item's last outcome in plan order: by input row,
 // pruned invitations last.
 func Items(st *journal.State, fn func(Item) error) error {
-	for _, k := range planOrder(st.Final, nil) {
-		if err := fn(itemOf(st.Final[k])); err != nil {
+	// Sorted by reference: records are big, and a journal may hold a
+	// million.
+	type ref struct {
+		row int
+		key string
+	}
+	refs := make([]ref, 0, st.NumFinal())
+	for k, r := range st.Finals() {
+		refs = append(refs, ref{r.Row, k})
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		return planOrder(a.row, b.row, func() (string, string) { return a.key, b.key })
+	})
+	for _, x := range refs {
+		r, _ := st.Final(x.key)
+		if err := fn(itemOf(r)); err != nil {
 			return err
 		}
 	}

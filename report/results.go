@@ -39,26 +39,33 @@ func OpenResults(path string) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ResultsOf(st, path), nil
+}
+
+// ResultsOf is the results of the journal at path already read into st (as
+// apply holds it at its end: see journal.Journal.State), with its plan
+// checked as OpenResults does.
+func ResultsOf(st *journal.State, path string) *Results {
 	r := FromState(st)
 	r.Journal = path
 	p := st.Header.Plan
 	sum, err := fileSHA256(p.Path)
 	switch {
 	case err != nil:
-		r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, err, len(st.Final))
+		r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, err, st.NumFinal())
 	case sum != p.SHA256:
-		r.Warning = fmt.Sprintf("the plan %s has changed since the journal was made (planned again, or edited): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, len(st.Final))
+		r.Warning = fmt.Sprintf("the plan %s has changed since the journal was made (planned again, or edited): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, st.NumFinal())
 	default:
 		pr, err := planner.OpenFile(p.Path)
 		if err != nil {
-			r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records", p.Path, err, len(st.Final))
+			r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records", p.Path, err, st.NumFinal())
 			break
 		}
 		r.Columns = pr.Header.Columns
 		_ = pr.Close()
 		r.plan = p.Path
 	}
-	return r, nil
+	return r
 }
 
 // FromState is the results of a journal already read, without its plan.
@@ -96,7 +103,7 @@ func (r *Results) Each(fn func(Item) error) error {
 	return pr.Each(func(it planner.Item) error {
 		k := journal.ItemKey(it.Row, it.Email, string(it.Action))
 		var item Item
-		if rec, ok := r.State.Final[k]; ok {
+		if rec, ok := r.State.Final(k); ok {
 			item = itemOf(rec)
 		} else {
 			item = pendingItem(it, r.State.Pending[k], r.Journal)

@@ -75,7 +75,7 @@ func Summarize(st *journal.State) Summary {
 	s := Summary{
 		Customer:        st.Header.Customer,
 		Plan:            st.Header.Plan,
-		Items:           len(st.Final),
+		Items:           st.NumFinal(),
 		Pending:         len(st.Pending),
 		ByOutcome:       map[string]int{},
 		ByOutcomeReason: map[string]int{},
@@ -86,20 +86,19 @@ func Summarize(st *journal.State) Summary {
 		Torn:            st.Torn,
 	}
 	byPair := map[[2]string]int{} // spares a string per item on big journals
-	for _, r := range st.Final {
+	for _, r := range st.Finals() {
 		byPair[[2]string{r.Outcome, r.Reason}]++
 		if r.Outcome == journal.OutcomeFailed && r.NotSent {
 			s.FailedNotSent++
+		}
+		if journal.NeedsAttention(r.Outcome) {
+			s.NeedAttention++
+			s.Attention = firstInPlan(s.Attention, r, MaxAttention)
 		}
 	}
 	for p, n := range byPair {
 		s.ByOutcome[p[0]] += n
 		s.ByOutcomeReason[p[0]+"/"+p[1]] = n
-	}
-	attention := planOrder(st.Final, func(r journal.Record) bool { return journal.NeedsAttention(r.Outcome) })
-	s.NeedAttention = len(attention)
-	for _, k := range attention[:min(len(attention), MaxAttention)] {
-		s.Attention = append(s.Attention, st.Final[k])
 	}
 	for i, run := range st.Runs {
 		if i == 0 || run.Start.Before(s.Started) {
@@ -116,33 +115,35 @@ func Summarize(st *journal.State) Summary {
 	return s
 }
 
-// planOrder returns the keys of final whose record passes keep (all if keep
-// is nil) in plan order: by input row, pruned items (row 0) last by email.
-func planOrder(final map[string]journal.Record, keep func(journal.Record) bool) []string {
-	type entry struct {
-		row int
-		key string
+// firstInPlan inserts r into first, the n records first in plan order so
+// far (see planCompare), if it is one of them.
+func firstInPlan(first []journal.Record, r journal.Record, n int) []journal.Record {
+	i, _ := slices.BinarySearchFunc(first, r, planCompare)
+	if i >= n {
+		return first
 	}
-	entries := make([]entry, 0, len(final))
-	for k, r := range final {
-		if keep == nil || keep(r) {
-			entries = append(entries, entry{r.Row, k})
+	return slices.Insert(first, i, r)[:min(len(first)+1, n)]
+}
+
+// planCompare orders records as the plan does (see planOrder).
+func planCompare(a, b journal.Record) int {
+	return planOrder(a.Row, b.Row, func() (string, string) { return a.Key(), b.Key() })
+}
+
+// planOrder orders two items as the plan does: by input row, pruned items
+// (row 0) last, by address; keys gives their keys, asked only for a tie.
+func planOrder(rowA, rowB int, keys func() (string, string)) int {
+	if (rowA == 0) != (rowB == 0) {
+		if rowA == 0 {
+			return 1
 		}
+		return -1
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if (a.row == 0) != (b.row == 0) {
-			if a.row == 0 {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Or(cmp.Compare(a.row, b.row), strings.Compare(a.key, b.key))
-	})
-	keys := make([]string, len(entries))
-	for i, e := range entries {
-		keys[i] = e.key
+	if c := cmp.Compare(rowA, rowB); c != 0 {
+		return c
 	}
-	return keys
+	ka, kb := keys()
+	return strings.Compare(ka, kb)
 }
 
 // outcomeRank is the order outcomes are listed in.

@@ -165,13 +165,13 @@ func TestCrashAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, rec := range st.Final {
+	for k, rec := range st.Finals() {
 		if rec.Outcome != journal.OutcomeDone {
 			t.Errorf("%s: %+v", k, rec)
 		}
 	}
-	if len(st.Final) != c.n || len(st.Pending) != 0 {
-		t.Fatalf("%d outcomes and %d pending intents, want %d and 0", len(st.Final), len(st.Pending), c.n)
+	if st.NumFinal() != c.n || len(st.Pending) != 0 {
+		t.Fatalf("%d outcomes and %d pending intents, want %d and 0", st.NumFinal(), len(st.Pending), c.n)
 	}
 	t.Logf("%d kills; journal: %d records, %d runs, torn lines seen: %v", kills, st.Records, len(st.Runs), st.Torn)
 }
@@ -251,7 +251,7 @@ func TestConcurrentCrashes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, rec := range st.Final {
+		for _, rec := range st.Finals() {
 			switch {
 			case rec.Outcome == journal.OutcomeDone:
 				done[rec.Email]++
