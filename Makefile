@@ -52,9 +52,9 @@ bench: deps
 # cores) and not part of `make test`; docs/BENCHMARKS.md records the
 # efficacy. -count=1 stops `go test` from answering from its cache, which
 # would make gremlins time its runs (and so its timeouts) on a cached run.
-# One package at a time: MUTANT_PKGS=report make mutants.
+# One package at a time: MUTANT_PKGS=pkg/journal make mutants.
 GREMLINS          ?= github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
-MUTANT_PKGS       ?= executor planner report pkg/ledger pkg/invitations
+MUTANT_PKGS       ?= executor planner pkg/journal pkg/ledger pkg/invitations
 MUTANT_WORKERS    ?= 2
 MUTANT_THRESHOLD  ?= 85
 mutants: deps

@@ -12,10 +12,10 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/source"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // The executor's benchmarks (issue 4, section 5), each one whole apply per
@@ -119,9 +119,9 @@ func (e *benchEnv) apply(b *testing.B, write *pace.Limiter, transport http.Round
 		b.Fatal(err)
 	}
 	defer r.Close()
-	journal := filepath.Join(e.dir, fmt.Sprintf("plan.results.%d.jsonl", time.Now().UnixNano()))
-	j, err := report.Create(journal,
-		report.Header{Plan: report.PlanRef{Path: e.plan}, Customer: customer, APIVersion: "v1"})
+	path := filepath.Join(e.dir, fmt.Sprintf("plan.results.%d.jsonl", time.Now().UnixNano()))
+	j, err := journal.Create(path,
+		journal.Header{Plan: journal.PlanRef{Path: e.plan}, Customer: customer, APIVersion: "v1"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,11 +145,11 @@ func (e *benchEnv) apply(b *testing.B, write *pace.Limiter, transport http.Round
 		calls:    after.Calls["send"] - before.Calls["send"],
 		rejected: after.QuotaRejections["write"] - before.QuotaRejections["write"]}
 	run.records, run.fsyncs = j.Stats()
-	st, err := report.Read(journal)
+	st, err := journal.Read(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, rec := range st.Final {
+	for _, rec := range st.Finals() {
 		run.maxAttempts = max(run.maxAttempts, rec.Attempts) // calls made, 429s included
 		run.maxQuota = max(run.maxQuota, rec.QuotaErrors)
 	}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // scripted wraps the real client and, for one address, answers its first
@@ -67,7 +67,7 @@ func TestQuotaBudgetThenResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := e.outcomes()["a@example.com"]
-	if o.Outcome != report.OutcomeFailed || !o.NotSent || o.QuotaErrors != 30 {
+	if o.Outcome != journal.OutcomeFailed || !o.NotSent || o.QuotaErrors != 30 {
 		t.Fatalf("after the budget: %+v", o)
 	}
 	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 0 {
@@ -77,7 +77,7 @@ func TestQuotaBudgetThenResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || e.outcomes()["a@example.com"].Outcome != report.OutcomeDone {
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || e.outcomes()["a@example.com"].Outcome != journal.OutcomeDone {
 		t.Fatalf("after resume: %+v, %+v", a, e.outcomes()["a@example.com"])
 	}
 	if stats.Calls.Load() != 1 {
@@ -95,7 +95,7 @@ func TestReadBackComesBeforeTheBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := e.outcomes()["a@example.com"]
-	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || o.Outcome != report.OutcomeDone || stats.Reconciled.Load() != 1 {
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || o.Outcome != journal.OutcomeDone || stats.Reconciled.Load() != 1 {
 		t.Fatalf("account %+v, outcome %+v, %d read-backs", a, o, stats.Reconciled.Load())
 	}
 }
@@ -110,7 +110,7 @@ func TestAmbiguousBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := e.outcomes()["a@example.com"]
-	if o.Outcome != report.OutcomeFailed || !o.NotSent || int64(o.Attempts) != stats.Reconciled.Load() {
+	if o.Outcome != journal.OutcomeFailed || !o.NotSent || int64(o.Attempts) != stats.Reconciled.Load() {
 		t.Fatalf("outcome %+v after %d read-backs", o, stats.Reconciled.Load())
 	}
 	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 0 {

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,11 +14,11 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/source"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // The scenarios of issue 8's table, each through the real generated client
@@ -72,13 +73,13 @@ func (e *env) atMostOne() map[string]int {
 	return out
 }
 
-func journalOutcomes(t *testing.T, path string) map[string]report.Record {
+func journalOutcomes(t *testing.T, path string) map[string]journal.Record {
 	t.Helper()
-	st, err := report.Read(path)
+	st, err := journal.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st.Final
+	return maps.Collect(st.Finals())
 }
 
 // One plan applied with --results r1.jsonl, then r2.jsonl, then the default
@@ -111,11 +112,11 @@ func TestSecondJournalEmailsNobody(t *testing.T) {
 						continue
 					}
 					switch {
-					case rec.Outcome == report.OutcomeSkipped && rec.Reason == planner.ReasonAlreadySent:
+					case rec.Outcome == journal.OutcomeSkipped && rec.Reason == planner.ReasonAlreadySent:
 						if !strings.Contains(rec.Message, r1) {
 							t.Errorf("%s: %q does not name the journal that sent", rec.Email, rec.Message)
 						}
-					case rec.Outcome == report.OutcomeSkipped && rec.Reason == planner.ReasonChangedSincePlan && !noRefresh:
+					case rec.Outcome == journal.OutcomeSkipped && rec.Reason == planner.ReasonChangedSincePlan && !noRefresh:
 					default:
 						t.Errorf("%s: %+v", rec.Email, rec)
 					}
@@ -123,7 +124,7 @@ func TestSecondJournalEmailsNobody(t *testing.T) {
 			}
 			emails := e.atMostOne()
 			for email, rec := range journalOutcomes(t, r1) {
-				if rec.Outcome == report.OutcomeDone && emails[email] != 1 {
+				if rec.Outcome == journal.OutcomeDone && emails[email] != 1 {
 					t.Errorf("%s: done in r1 with %d emails", email, emails[email])
 				}
 			}
@@ -190,7 +191,7 @@ func TestStalePlan(t *testing.T) {
 	}
 	outs := e.outcomes()
 	for _, email := range others {
-		if o := outs[email]; o.Outcome != report.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan || !strings.Contains(o.Message, "now INVITED with 1 mail") {
+		if o := outs[email]; o.Outcome != journal.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan || !strings.Contains(o.Message, "now INVITED with 1 mail") {
 			t.Errorf("%s: %+v", email, o)
 		}
 	}
@@ -279,7 +280,7 @@ func TestLateRequest(t *testing.T) {
 			}
 			if tt.emails == 1 {
 				o := e.outcomes()["late@example.com"]
-				if o.Outcome != report.OutcomeDone || !strings.Contains(o.Detail, "reconciled") || stats.Reconciled.Load() != 1 {
+				if o.Outcome != journal.OutcomeDone || !strings.Contains(o.Detail, "reconciled") || stats.Reconciled.Load() != 1 {
 					t.Fatalf("late@: %+v (reconciled %d)", o, stats.Reconciled.Load())
 				}
 			}
@@ -306,7 +307,7 @@ func TestPerAddressRefusalsInApply(t *testing.T) {
 	}
 	outs := e.outcomes()
 	for email, code := range refused {
-		if o := outs[email]; o.Outcome != report.OutcomeRejected || o.HTTPCode != code || strings.Contains(o.Message, "--customer") {
+		if o := outs[email]; o.Outcome != journal.OutcomeRejected || o.HTTPCode != code || strings.Contains(o.Message, "--customer") {
 			t.Errorf("%s: %+v", email, o)
 		}
 	}

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // Client is what applying needs of the API.
@@ -29,8 +29,8 @@ type Client interface {
 
 // Journal records intents and outcomes; Append returns once they are durable.
 type Journal interface {
-	Append(recs ...report.Record) error
-	AppendAsync(recs ...report.Record)
+	Append(recs ...journal.Record) error
+	AppendAsync(recs ...journal.Record)
 }
 
 // Items streams the plan's items in order; fn's error stops it.
@@ -41,7 +41,7 @@ type Config struct {
 	Client  Client
 	Journal Journal
 	// Resume is what an earlier run recorded; nil for a fresh journal.
-	Resume *report.State
+	Resume *journal.State
 	// Write paces sends and cancels, Read the reconciling gets.
 	Write, Read *pace.Limiter
 	// MaxWorkers caps the calls in flight; the window sizes itself below it
@@ -121,7 +121,7 @@ func (s *Stats) Problems() int64 {
 
 // countEarlier counts a skipped item whose earlier outcome needs attention.
 func (s *Stats) countEarlier(outcome string) {
-	if report.NeedsAttention(outcome) {
+	if journal.NeedsAttention(outcome) {
 		s.EarlierProblems.Add(1)
 	}
 }
@@ -238,7 +238,7 @@ func (r *run) admit(it planner.Item) bool {
 	prev, seen := r.final(it)
 	if it.Action == planner.ActionNone {
 		if !seen {
-			r.record(it, outcome{kind: report.OutcomeSkipped, message: "nothing to do: " + it.Reason}, 0, 0)
+			r.record(it, outcome{kind: journal.OutcomeSkipped, message: "nothing to do: " + it.Reason}, 0, 0)
 		} else {
 			r.stats.Skipped.Add(1)
 		}
@@ -252,7 +252,7 @@ func (r *run) admit(it planner.Item) bool {
 	if now, ok := r.cfg.Moved[it.Email]; ok {
 		if _, pending := r.pending(it); !pending {
 			r.stats.Moved.Add(1)
-			r.record(it, outcome{kind: report.OutcomeSkipped, reason: planner.ReasonChangedSincePlan,
+			r.record(it, outcome{kind: journal.OutcomeSkipped, reason: planner.ReasonChangedSincePlan,
 				message: "the invitation moved since the plan: " + now}, 0, 0)
 			return false
 		}
@@ -268,40 +268,39 @@ func (r *run) admit(it planner.Item) bool {
 }
 
 // retries says whether an earlier run's final outcome is taken up again.
-func (r *run) retries(prev report.Record) bool {
+func (r *run) retries(prev journal.Record) bool {
 	return retried(prev, r.cfg.RetryInDoubt, r.cfg.RetryRejected)
 }
 
 // retried says whether a final outcome is taken up again: failures that
 // provably changed nothing always, in_doubt items (read back first) and
 // rejected ones only when asked.
-func retried(prev report.Record, inDoubt, rejected bool) bool {
+func retried(prev journal.Record, inDoubt, rejected bool) bool {
 	switch prev.Outcome {
-	case report.OutcomeFailed:
+	case journal.OutcomeFailed:
 		return prev.NotSent
-	case report.OutcomeInDoubt:
+	case journal.OutcomeInDoubt:
 		return inDoubt
-	case report.OutcomeRejected:
+	case journal.OutcomeRejected:
 		return rejected
 	}
 	return false
 }
 
 // final returns the outcome an earlier run recorded for the item.
-func (r *run) final(it planner.Item) (report.Record, bool) {
+func (r *run) final(it planner.Item) (journal.Record, bool) {
 	if r.cfg.Resume == nil {
-		return report.Record{}, false
+		return journal.Record{}, false
 	}
-	rec, ok := r.cfg.Resume.Final[report.ItemKey(it.Row, it.Email, string(it.Action))]
-	return rec, ok
+	return r.cfg.Resume.Final(journal.ItemKey(it.Row, it.Email, string(it.Action)))
 }
 
 // pending returns the intent an earlier run recorded without an outcome.
-func (r *run) pending(it planner.Item) (report.Record, bool) {
+func (r *run) pending(it planner.Item) (journal.Record, bool) {
 	if r.cfg.Resume == nil {
-		return report.Record{}, false
+		return journal.Record{}, false
 	}
-	rec, ok := r.cfg.Resume.Pending[report.ItemKey(it.Row, it.Email, string(it.Action))]
+	rec, ok := r.cfg.Resume.Pending[journal.ItemKey(it.Row, it.Email, string(it.Action))]
 	return rec, ok
 }
 

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -11,10 +12,10 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/source"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 const customer = "C0exec1"
@@ -198,20 +199,21 @@ func (e *env) planned() map[planner.Action][]planner.Item {
 		e.t.Fatal(err)
 	}
 	out := map[planner.Action][]planner.Item{}
-	for _, it := range p.Items {
+	for i := range p.Len() {
+		it := p.Item(i)
 		out[it.Action] = append(out[it.Action], it)
 	}
 	return out
 }
 
 // outcomes reads the journal's last outcome per item.
-func (e *env) outcomes() map[string]report.Record {
+func (e *env) outcomes() map[string]journal.Record {
 	e.t.Helper()
-	st, err := report.Read(filepath.Join(e.dir, "plan.results.jsonl"))
+	st, err := journal.Read(filepath.Join(e.dir, "plan.results.jsonl"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return st.Final
+	return maps.Collect(st.Finals())
 }
 
 func TestCampaignSendsExactlyOnce(t *testing.T) {
@@ -249,7 +251,7 @@ func TestCampaignSendsExactlyOnce(t *testing.T) {
 		t.Fatalf("%d outcomes recorded for %d items", len(outs), stats.Total.Load())
 	}
 	for email := range sends {
-		if o := outs[email]; o.Outcome != report.OutcomeDone || o.Attempts != 1 || o.Operation == "" {
+		if o := outs[email]; o.Outcome != journal.OutcomeDone || o.Attempts != 1 || o.Operation == "" {
 			t.Errorf("%s: %+v", email, o)
 		}
 	}
@@ -306,11 +308,11 @@ func TestStateChangedSincePlan(t *testing.T) {
 			}
 			o := e.outcomes()["a@example.com"]
 			if noRefresh {
-				if o.Outcome != report.OutcomeRejected || o.HTTPCode != 400 || !strings.Contains(o.Message, "FAILED_PRECONDITION") || stats.Rejected.Load() != 1 {
+				if o.Outcome != journal.OutcomeRejected || o.HTTPCode != 400 || !strings.Contains(o.Message, "FAILED_PRECONDITION") || stats.Rejected.Load() != 1 {
 					t.Fatalf("a: %+v", o)
 				}
 			} else {
-				if o.Outcome != report.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan || !strings.Contains(o.Message, "now ACCEPTED") || stats.Moved.Load() != 1 {
+				if o.Outcome != journal.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan || !strings.Contains(o.Message, "now ACCEPTED") || stats.Moved.Load() != 1 {
 					t.Fatalf("a: %+v", o)
 				}
 				if ref.How != "list" || ref.Calls != 1 || ref.Checked != 2 {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // TestFaultsNoDuplicates: 5% 429, 5% 503, 3% 503 after the change, 2%
@@ -45,11 +45,11 @@ func TestFaultsNoDuplicates(t *testing.T) {
 					continue
 				}
 				switch o.Outcome {
-				case report.OutcomeDone:
+				case journal.OutcomeDone:
 					if a.Sends != 1 {
 						t.Errorf("%s done with %d sends", it.Email, a.Sends)
 					}
-				case report.OutcomeInDoubt:
+				case journal.OutcomeInDoubt:
 					inDoubt++
 					if a.Visible || a.Sends != 0 || a.FaultsBefore == 0 {
 						t.Errorf("%s in doubt but the emulator shows it decidable: %+v", it.Email, a)
@@ -89,12 +89,12 @@ func TestResumeReconcilesIntents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := report.Create(path, report.Header{Plan: report.PlanRef{Path: e.plan, SHA256: p.SHA256}, Customer: customer})
+	j, err := journal.Create(path, journal.Header{Plan: journal.PlanRef{Path: e.plan, SHA256: p.SHA256}, Customer: customer})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, email := range []string{"sent@example.com", "unsent@example.com", "gap@example.com"} {
-		if err := j.Append(report.Record{Type: report.TypeIntent, At: time.Now(), Row: i + 2, Email: email, Action: "send", Reason: "x", Attempt: 1}); err != nil {
+		if err := j.Append(journal.Record{Type: journal.TypeIntent, At: time.Now(), Row: i + 2, Email: email, Action: "send", Reason: "x", Attempt: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,10 +115,10 @@ func TestResumeReconcilesIntents(t *testing.T) {
 		sends   int
 		outcome string
 	}{
-		"sent@example.com":      {1, report.OutcomeDone},
-		"unsent@example.com":    {1, report.OutcomeDone},
-		"gap@example.com":       {0, report.OutcomeInDoubt},
-		"untouched@example.com": {1, report.OutcomeDone},
+		"sent@example.com":      {1, journal.OutcomeDone},
+		"unsent@example.com":    {1, journal.OutcomeDone},
+		"gap@example.com":       {0, journal.OutcomeInDoubt},
+		"untouched@example.com": {1, journal.OutcomeDone},
 	} {
 		a, _ := st.Account(email)
 		if a.Sends != want.sends || outs[email].Outcome != want.outcome {
@@ -139,7 +139,7 @@ func TestResumeReconcilesIntents(t *testing.T) {
 	if _, err := e.apply(applyOpts{retryInDoubt: true}); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := e.srv.State().Account("gap@example.com"); a.Sends != 0 || e.outcomes()["gap@example.com"].Outcome != report.OutcomeInDoubt {
+	if a, _ := e.srv.State().Account("gap@example.com"); a.Sends != 0 || e.outcomes()["gap@example.com"].Outcome != journal.OutcomeInDoubt {
 		t.Fatalf("gap after --retry-in-doubt: %+v", a)
 	}
 }

@@ -7,15 +7,15 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // outcome is how an item ended.
 type outcome struct {
-	kind      string // report.Outcome*
+	kind      string // journal.Outcome*
 	reason    string // replaces the plan's reason when apply decided otherwise
 	httpCode  int
 	message   string
@@ -58,7 +58,7 @@ func (r *run) process(it planner.Item) {
 	}
 	if prev, ok := r.final(it); ok {
 		t.attempts, t.intentAt = prev.Attempts, prev.At
-		if prev.Outcome == report.OutcomeInDoubt {
+		if prev.Outcome == journal.OutcomeInDoubt {
 			r.settle(t, "an earlier run left it in doubt")
 			return
 		}
@@ -76,7 +76,7 @@ func (r *run) attempt(t *task) {
 		res, err := r.call(t)
 		switch {
 		case err == nil:
-			r.finish(t, outcome{kind: report.OutcomeDone, operation: res.Operation, detail: resultDetail(res)})
+			r.finish(t, outcome{kind: journal.OutcomeDone, operation: res.Operation, detail: resultDetail(res)})
 			return
 		case errors.Is(err, errStopped):
 			r.release(t)
@@ -84,7 +84,7 @@ func (r *run) attempt(t *task) {
 		case errors.As(err, new(*pace.DailyQuotaError)):
 			// Nothing more goes out today: this item is retried by resume,
 			// the others simply stay pending.
-			o := failure(report.OutcomeFailed, err, "nothing was sent: the daily quota is spent; resume tries it again")
+			o := failure(journal.OutcomeFailed, err, "nothing was sent: the daily quota is spent; resume tries it again")
 			o.notSent = true
 			r.finish(t, o)
 			r.abort(err)
@@ -96,7 +96,7 @@ func (r *run) attempt(t *task) {
 			r.refused(t, err)
 			return
 		case invitations.IsPrecondition(err):
-			r.finish(t, failure(report.OutcomeRejected, err, "the invitation's state changed since the plan"))
+			r.finish(t, failure(journal.OutcomeRejected, err, "the invitation's state changed since the plan"))
 			return
 		case r.stopped():
 			return
@@ -105,12 +105,12 @@ func (r *run) attempt(t *task) {
 			r.settle(t, "the call failed after it may have taken effect: "+err.Error())
 			return
 		case invitations.IsRetryable(err):
-			o := failure(report.OutcomeFailed, err, "nothing was sent: the retry budget ran out; resume tries it again")
+			o := failure(journal.OutcomeFailed, err, "nothing was sent: the retry budget ran out; resume tries it again")
 			o.notSent = true
 			r.finish(t, o)
 			return
 		default:
-			r.finish(t, failure(report.OutcomeFailed, err, ""))
+			r.finish(t, failure(journal.OutcomeFailed, err, ""))
 			return
 		}
 	}
@@ -144,7 +144,7 @@ func (r *run) reserve(t *task) bool {
 				next = "; when it has ended, 'invitectl resume " + c.Source.Journal + "' settles it"
 			}
 		}
-		r.finish(t, outcome{kind: report.OutcomeSkipped, reason: reason, message: c.Error() + next})
+		r.finish(t, outcome{kind: journal.OutcomeSkipped, reason: reason, message: c.Error() + next})
 		return false
 	case err != nil:
 		r.abort(fmt.Errorf("record intent in the ledger: %w", err))
@@ -180,7 +180,7 @@ func (r *run) refused(t *task, err error) {
 		// The probe was cut short by an interrupt: decide next run.
 		r.release(t)
 	default:
-		r.finish(t, failure(report.OutcomeRejected, err, "refused for this address only (other calls succeed); 'resume --retry-rejected' tries it again"))
+		r.finish(t, failure(journal.OutcomeRejected, err, "refused for this address only (other calls succeed); 'resume --retry-rejected' tries it again"))
 	}
 }
 
@@ -233,8 +233,8 @@ func (r *run) writeVerdict(t *task) pace.Classifier {
 	}
 }
 
-func (r *run) intent(t *task) report.Record {
-	return report.Record{Type: report.TypeIntent, At: t.intentAt.UTC(), Row: t.it.Row, Email: t.it.Email,
+func (r *run) intent(t *task) journal.Record {
+	return journal.Record{Type: journal.TypeIntent, At: t.intentAt.UTC(), Row: t.it.Row, Email: t.it.Email,
 		Action: string(t.it.Action), Reason: t.it.Reason, Attempt: t.attempts}
 }
 
@@ -242,7 +242,7 @@ func (r *run) intent(t *task) report.Record {
 // made or reserved (so another process sees it settled), then in the
 // journal.
 func (r *run) finish(t *task, o outcome) {
-	if o.kind != report.OutcomeDone {
+	if o.kind != journal.OutcomeDone {
 		r.log.Debug("outcome", "email", t.it.Email, "action", t.it.Action, "outcome", o.kind, "message", o.message, "detail", o.detail)
 	}
 	if r.cfg.Ledger != nil && (t.reserved || t.attempts > 0) {
@@ -258,9 +258,9 @@ func (r *run) finish(t *task, o outcome) {
 // effectOf is what the ledger learns from an outcome.
 func effectOf(o outcome) ledger.Effect {
 	switch {
-	case o.kind == report.OutcomeDone:
+	case o.kind == journal.OutcomeDone:
 		return ledger.Took
-	case o.kind == report.OutcomeRejected, o.kind == report.OutcomeSkipped, o.notSent:
+	case o.kind == journal.OutcomeRejected, o.kind == journal.OutcomeSkipped, o.notSent:
 		return ledger.None
 	}
 	return ledger.Unknown
@@ -273,7 +273,7 @@ func (r *run) record(it planner.Item, o outcome, attempts, quota int) {
 	if o.reason != "" {
 		reason = o.reason
 	}
-	rec := report.Record{Type: report.TypeOutcome, At: r.now().UTC(), Row: it.Row, Email: it.Email,
+	rec := journal.Record{Type: journal.TypeOutcome, At: r.now().UTC(), Row: it.Row, Email: it.Email,
 		Action: string(it.Action), Reason: reason, Outcome: o.kind, Attempts: attempts, QuotaErrors: quota,
 		HTTPCode: o.httpCode, Message: o.message, Operation: o.operation, Detail: o.detail, NotSent: o.notSent}
 	if attempts == 0 {
@@ -283,15 +283,15 @@ func (r *run) record(it planner.Item, o outcome, attempts, quota int) {
 		return
 	}
 	switch o.kind {
-	case report.OutcomeDone:
+	case journal.OutcomeDone:
 		r.stats.Done.Add(1)
-	case report.OutcomeSkipped:
+	case journal.OutcomeSkipped:
 		r.stats.Skipped.Add(1)
-	case report.OutcomeRejected:
+	case journal.OutcomeRejected:
 		r.stats.Rejected.Add(1)
-	case report.OutcomeFailed:
+	case journal.OutcomeFailed:
 		r.stats.Failed.Add(1)
-	case report.OutcomeInDoubt:
+	case journal.OutcomeInDoubt:
 		r.stats.InDoubt.Add(1)
 	}
 }

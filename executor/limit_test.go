@@ -6,8 +6,8 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // TestLimitAcrossRuns: each run takes up at most Limit send items, in plan
@@ -49,11 +49,11 @@ func TestLimitAcrossRuns(t *testing.T) {
 		o, ok := outs[it.Email]
 		switch {
 		case i == 2:
-			if o.Outcome != report.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan {
+			if o.Outcome != journal.OutcomeSkipped || o.Reason != planner.ReasonChangedSincePlan {
 				t.Errorf("%s: %+v, want skipped/changed_since_plan", it.Email, o)
 			}
 		case i <= 10:
-			if o.Outcome != report.OutcomeDone {
+			if o.Outcome != journal.OutcomeDone {
 				t.Errorf("%s (item %d): %+v, want done", it.Email, i, o)
 			}
 		case ok:

@@ -19,10 +19,10 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // These tests guard the mechanism of exactly-once, not only its outcome:
@@ -92,16 +92,16 @@ type durableJournal struct {
 	failIntent string
 
 	mu      sync.Mutex
-	queued  []report.Record
+	queued  []journal.Record
 	durable map[string]int // email → highest durable intent attempt
 	// lazy are the outcomes of items that made calls appended without
 	// waiting for them to be durable.
 	lazy []string
 }
 
-func (j *durableJournal) Append(recs ...report.Record) error {
+func (j *durableJournal) Append(recs ...journal.Record) error {
 	for _, r := range recs {
-		if r.Type == report.TypeIntent && r.Email == j.failIntent {
+		if r.Type == journal.TypeIntent && r.Email == j.failIntent {
 			return errors.New("write results journal: no space left on device")
 		}
 	}
@@ -115,7 +115,7 @@ func (j *durableJournal) Append(recs ...report.Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, r := range append(before, recs...) {
-		if r.Type == report.TypeIntent && r.Attempt > j.durable[r.Email] {
+		if r.Type == journal.TypeIntent && r.Attempt > j.durable[r.Email] {
 			j.durable[r.Email] = r.Attempt
 		}
 	}
@@ -124,11 +124,11 @@ func (j *durableJournal) Append(recs ...report.Record) error {
 
 // AppendAsync holds the lock while it queues, so that what Append saw
 // queued is in the real journal's queue before Append's own records.
-func (j *durableJournal) AppendAsync(recs ...report.Record) {
+func (j *durableJournal) AppendAsync(recs ...journal.Record) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, r := range recs {
-		if r.Type == report.TypeOutcome && r.Attempts > 0 {
+		if r.Type == journal.TypeOutcome && r.Attempts > 0 {
 			j.lazy = append(j.lazy, r.Email)
 		}
 	}
@@ -432,13 +432,13 @@ func TestReadBackDecides(t *testing.T) {
 		attempts int
 		detail   string
 	}{
-		{name: "cancel lost before it landed", action: planner.WantCancel, outcome: report.OutcomeDone, cancels: 1, state: "NOT_YET_SENT", attempts: 2},
-		{name: "cancel landed, answer lost", action: planner.WantCancel, after: true, outcome: report.OutcomeDone, cancels: 1, state: "NOT_YET_SENT", attempts: 1, detail: "reconciled: cancelled"},
-		{name: "cancel lost, user accepted", action: planner.WantCancel, others: emulator.ActAccept, outcome: report.OutcomeRejected, state: "ACCEPTED", attempts: 1, detail: "cannot cancel"},
-		{name: "cancel lost, another admin re-sent", action: planner.WantCancel, others: emulator.ActSend, outcome: report.OutcomeInDoubt, state: "INVITED", attempts: 1, detail: "without being cancelled"},
-		{name: "resend lost, user accepted", action: planner.WantInvite, resend: true, others: emulator.ActAccept, outcome: report.OutcomeRejected, state: "ACCEPTED", attempts: 1, detail: "accepted in the meantime"},
-		{name: "resend lost before it landed", action: planner.WantInvite, resend: true, outcome: report.OutcomeDone, sends: 1, state: "INVITED", attempts: 2},
-		{name: "resend landed, answer lost", action: planner.WantInvite, resend: true, after: true, outcome: report.OutcomeDone, sends: 1, state: "INVITED", attempts: 1, detail: "reconciled: mailsSentCount 1 -> 2"},
+		{name: "cancel lost before it landed", action: planner.WantCancel, outcome: journal.OutcomeDone, cancels: 1, state: "NOT_YET_SENT", attempts: 2},
+		{name: "cancel landed, answer lost", action: planner.WantCancel, after: true, outcome: journal.OutcomeDone, cancels: 1, state: "NOT_YET_SENT", attempts: 1, detail: "reconciled: cancelled"},
+		{name: "cancel lost, user accepted", action: planner.WantCancel, others: emulator.ActAccept, outcome: journal.OutcomeRejected, state: "ACCEPTED", attempts: 1, detail: "cannot cancel"},
+		{name: "cancel lost, another admin re-sent", action: planner.WantCancel, others: emulator.ActSend, outcome: journal.OutcomeInDoubt, state: "INVITED", attempts: 1, detail: "without being cancelled"},
+		{name: "resend lost, user accepted", action: planner.WantInvite, resend: true, others: emulator.ActAccept, outcome: journal.OutcomeRejected, state: "ACCEPTED", attempts: 1, detail: "accepted in the meantime"},
+		{name: "resend lost before it landed", action: planner.WantInvite, resend: true, outcome: journal.OutcomeDone, sends: 1, state: "INVITED", attempts: 2},
+		{name: "resend landed, answer lost", action: planner.WantInvite, resend: true, after: true, outcome: journal.OutcomeDone, sends: 1, state: "INVITED", attempts: 1, detail: "reconciled: mailsSentCount 1 -> 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -468,7 +468,7 @@ func TestReadBackDecides(t *testing.T) {
 			if stats.Reconciled.Load() != 1 || stats.Parked.Load() != 0 {
 				t.Errorf("%d read-backs, %d items still parked; want 1, 0", stats.Reconciled.Load(), stats.Parked.Load())
 			}
-			if b := e.outcomes()["b@example.com"]; b.Outcome != report.OutcomeDone {
+			if b := e.outcomes()["b@example.com"]; b.Outcome != journal.OutcomeDone {
 				t.Errorf("b: %+v", b)
 			}
 		})
@@ -495,7 +495,7 @@ func TestQuotaTeachesTheLimiterAndRefusalsRetry(t *testing.T) {
 			t.Errorf("stats count %d quota errors, want 3", stats.QuotaErrors.Load())
 		}
 		o := e.outcomes()["a@example.com"]
-		if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || o.Outcome != report.OutcomeDone || o.QuotaErrors != 3 || o.Attempts != 4 {
+		if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || o.Outcome != journal.OutcomeDone || o.QuotaErrors != 3 || o.Attempts != 4 {
 			t.Errorf("account %+v, outcome %+v", a, o)
 		}
 		if o.Detail != "state INVITED, 1 mail(s) sent" || o.Operation == "" {
@@ -516,7 +516,7 @@ func TestQuotaTeachesTheLimiterAndRefusalsRetry(t *testing.T) {
 		}
 		o := e.outcomes()["a@example.com"]
 		a, _ := e.srv.State().Account("a@example.com")
-		if a.Sends != 1 || a.Mails != 1 || o.Outcome != report.OutcomeDone || o.Attempts != 3 || rt.refused() != 2 {
+		if a.Sends != 1 || a.Mails != 1 || o.Outcome != journal.OutcomeDone || o.Attempts != 3 || rt.refused() != 2 {
 			t.Errorf("account %+v, outcome %+v after %d refused connections", a, o, rt.refused())
 		}
 		if stats.Retries.Load() != 2 || stats.Reconciled.Load() != 0 {
@@ -607,7 +607,7 @@ func TestDefaultsSettleTwoMinutes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := report.Create(filepath.Join(t.TempDir(), "r.jsonl"), report.Header{Customer: customer})
+		j, err := journal.Create(filepath.Join(t.TempDir(), "r.jsonl"), journal.Header{Customer: customer})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -653,7 +653,7 @@ func TestResumeSettlesTheLedger(t *testing.T) {
 	}
 	row := map[string]int{"a@example.com": 2, "b@example.com": 3}
 	for email, r := range row {
-		if err := run.Journal.Append(report.Record{Type: report.TypeIntent, At: time.Now(), Row: r, Email: email, Action: "send", Reason: planner.ReasonNotYetSent, Attempt: 1}); err != nil {
+		if err := run.Journal.Append(journal.Record{Type: journal.TypeIntent, At: time.Now(), Row: r, Email: email, Action: "send", Reason: planner.ReasonNotYetSent, Attempt: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -675,7 +675,7 @@ func TestResumeSettlesTheLedger(t *testing.T) {
 		if !ok || c.Effect != ledger.Took {
 			t.Errorf("%s in the ledger after the resume: %+v, %v; want took effect", email, c, ok)
 		}
-		if a, _ := e.srv.State().Account(email); a.Sends != 1 || e.outcomes()[email].Outcome != report.OutcomeDone {
+		if a, _ := e.srv.State().Account(email); a.Sends != 1 || e.outcomes()[email].Outcome != journal.OutcomeDone {
 			t.Errorf("%s: %d sends, outcome %+v", email, a.Sends, e.outcomes()[email])
 		}
 	}

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // OpenConfig names what a run applies and where its state lives.
@@ -43,10 +43,10 @@ type Run struct {
 	Plan     *planner.Loaded
 	PlanPath string
 	Results  string
-	Journal  *report.Journal
+	Journal  *journal.Journal
 	// Resume is what earlier runs of this journal recorded; nil for a new
-	// journal.
-	Resume *report.State
+	// journal. Journal.State, after Close, brings it up to date.
+	Resume *journal.State
 	Ledger *ledger.Ledger
 	Source *ledger.Source
 	// Warnings are for the administrator before anything is done.
@@ -156,7 +156,7 @@ func (r *Run) reopenJournal() error {
 			return fmt.Errorf("remove the empty journal %s: %w", r.Results, err)
 		}
 	case err == nil:
-		j, st, err := report.Open(r.Results)
+		j, st, err := journal.Open(r.Results)
 		if err != nil {
 			return &UsageError{err} // not a journal, or a corrupt one
 		}
@@ -187,9 +187,9 @@ func (r *Run) createJournal(absPlan string) error {
 	h := r.Plan.Header
 	r.sourceID = ledger.NewSource().ID
 	var err error
-	r.Journal, err = report.Create(r.Results, report.Header{
+	r.Journal, err = journal.Create(r.Results, journal.Header{
 		Customer: h.Customer, APIVersion: h.APIVersion, LedgerSource: r.sourceID,
-		Plan: report.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: len(r.Plan.Items)},
+		Plan: journal.PlanRef{Path: absPlan, SHA256: r.Plan.SHA256, Items: r.Plan.Len()},
 	})
 	if errors.Is(err, fs.ErrExist) {
 		return &UsageError{err}
@@ -211,32 +211,28 @@ func (r *Run) Close() error {
 }
 
 // Items streams the plan's items, as read by Open.
-func (r *Run) Items() Items {
-	return func(fn func(planner.Item) error) error {
-		for _, it := range r.Plan.Items {
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
+func (r *Run) Items() Items { return r.Plan.Each }
 
 // ToRefresh returns the send and cancel items this run will call for
 // afresh: not finished by an earlier run (unless retried), and not left
 // pending or in doubt by one (those are settled by reading them back).
 func (r *Run) ToRefresh(retryRejected bool) []planner.Item {
-	var out []planner.Item
-	for _, it := range r.Plan.Items {
+	n := r.Plan.Summary.Send + r.Plan.Summary.Cancel
+	if r.Resume != nil {
+		n -= r.Resume.NumFinal()
+	}
+	out := make([]planner.Item, 0, max(n, 0))
+	for i := range r.Plan.Len() {
+		it := r.Plan.Item(i)
 		if it.Action == planner.ActionNone {
 			continue
 		}
 		if r.Resume != nil {
-			k := report.ItemKey(it.Row, it.Email, string(it.Action))
+			k := journal.ItemKey(it.Row, it.Email, string(it.Action))
 			if _, pending := r.Resume.Pending[k]; pending {
 				continue
 			}
-			if prev, done := r.Resume.Final[k]; done && !retried(prev, false, retryRejected) {
+			if prev, done := r.Resume.Final(k); done && !retried(prev, false, retryRejected) {
 				continue
 			}
 		}

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // Open checks a plan before anything is created: its customer and its
@@ -103,7 +103,7 @@ func TestOpenJournals(t *testing.T) {
 	e.makePlan(campaign(w), planner.Policy{Action: planner.WantInvite})
 	results := filepath.Join(e.dir, "plan.results.jsonl")
 
-	other, err := report.Create(filepath.Join(e.dir, "other.jsonl"), report.Header{Customer: customer, Plan: report.PlanRef{Path: "/x/other.jsonl", SHA256: strings.Repeat("cd", 32)}})
+	other, err := journal.Create(filepath.Join(e.dir, "other.jsonl"), journal.Header{Customer: customer, Plan: journal.PlanRef{Path: "/x/other.jsonl", SHA256: strings.Repeat("cd", 32)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,22 +149,23 @@ func TestOpenJournals(t *testing.T) {
 // instead), nor those it finished, unless retried.
 func TestToRefresh(t *testing.T) {
 	item := func(row int, action planner.Action) planner.Item {
-		return planner.Item{Row: row, Email: fmt.Sprintf("r%d@example.com", row), Action: action}
+		return planner.Item{Row: row, Email: fmt.Sprintf("r%d@example.com", row), Action: action, Reason: planner.ReasonNotYetSent}
 	}
 	items := []planner.Item{
 		item(2, planner.ActionNone), item(3, planner.ActionSend), item(4, planner.ActionSend), item(5, planner.ActionCancel),
 		item(6, planner.ActionSend), item(7, planner.ActionSend), item(8, planner.ActionSend), item(9, planner.ActionSend),
 	}
-	key := func(it planner.Item) string { return report.ItemKey(it.Row, it.Email, string(it.Action)) }
-	st := &report.State{
-		Pending: map[string]report.Record{key(items[2]): {}},
-		Final: map[string]report.Record{
-			key(items[3]): {Outcome: report.OutcomeDone},
-			key(items[4]): {Outcome: report.OutcomeRejected},
-			key(items[5]): {Outcome: report.OutcomeFailed, NotSent: true},
-			key(items[6]): {Outcome: report.OutcomeInDoubt},
-		},
+	rec := func(it planner.Item, outcome string, notSent bool) journal.Record {
+		return journal.Record{Type: journal.TypeOutcome, At: time.Now(), Row: it.Row, Email: it.Email, Action: string(it.Action), Outcome: outcome, NotSent: notSent, Attempts: 1}
 	}
+	dir := t.TempDir()
+	plan := loadedPlan(t, filepath.Join(dir, "plan.jsonl"), items)
+	st := journalState(t, filepath.Join(dir, "plan.results.jsonl"),
+		journal.Record{Type: journal.TypeIntent, At: time.Now(), Row: items[2].Row, Email: items[2].Email, Action: "send", Attempt: 1},
+		rec(items[3], journal.OutcomeDone, false),
+		rec(items[4], journal.OutcomeRejected, false),
+		rec(items[5], journal.OutcomeFailed, true),
+		rec(items[6], journal.OutcomeInDoubt, false))
 	rows := func(its []planner.Item) string {
 		var b strings.Builder
 		for _, it := range its {
@@ -172,15 +173,61 @@ func TestToRefresh(t *testing.T) {
 		}
 		return b.String()
 	}
-	fresh := &Run{Plan: &planner.Loaded{Items: items}}
+	fresh := &Run{Plan: plan}
 	if got := rows(fresh.ToRefresh(false)); got != "3 4 5 6 7 8 9 " {
 		t.Errorf("a new journal: rows %s", got)
 	}
-	resumed := &Run{Plan: &planner.Loaded{Items: items}, Resume: st}
+	resumed := &Run{Plan: plan, Resume: st}
 	if got := rows(resumed.ToRefresh(false)); got != "3 7 9 " {
 		t.Errorf("resume: rows %s, want 3 7 9", got)
 	}
 	if got := rows(resumed.ToRefresh(true)); got != "3 6 7 9 " {
 		t.Errorf("resume --retry-rejected: rows %s, want 3 6 7 9", got)
 	}
+}
+
+// loadedPlan writes items as a plan at path and loads it as Open does.
+func loadedPlan(t *testing.T, path string, items []planner.Item) *planner.Loaded {
+	t.Helper()
+	fw, err := planner.CreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	hdr := planner.Header{Kind: planner.Kind, Version: planner.Version, Customer: customer, APIVersion: "v1", CreatedAt: time.Now().UTC(),
+		Policy: planner.Policy{Action: planner.WantInvite}, Summary: planner.Summary{Reasons: map[string]int{}}}
+	for _, it := range items {
+		hdr.Summary.Add(it)
+		if err := fw.Emit(it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fw.Commit(hdr); err != nil {
+		t.Fatal(err)
+	}
+	p, err := planner.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// journalState writes recs as a journal at path and reads its state.
+func journalState(t *testing.T, path string, recs ...journal.Record) *journal.State {
+	t.Helper()
+	j, err := journal.Create(path, journal.Header{Customer: customer, APIVersion: "v1", LedgerSource: "0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(recs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := journal.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // verdict is what a read-back says about an earlier call.
@@ -54,31 +54,31 @@ func (r *run) settle(t *task, why string) {
 		r.stats.Reconciled.Add(1)
 	case invitations.IsNotFound(err):
 		r.stats.Reconciled.Add(1)
-		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why,
+		r.finish(t, outcome{kind: journal.OutcomeInDoubt, message: why,
 			detail: "get shows no invitation (an account created in the last 48 hours is not visible): check later with 'invitectl get', then resume --retry-in-doubt"})
 		return
 	case invitations.IsAuth(err):
 		r.abort(err)
 		return
 	default:
-		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: "could not read the invitation back: " + err.Error()})
+		r.finish(t, outcome{kind: journal.OutcomeInDoubt, message: why, detail: "could not read the invitation back: " + err.Error()})
 		return
 	}
 	v, detail := compare(t.it.Action, t.it.Observed, inv)
 	r.log.Debug("read back after an unknown outcome", "email", t.it.Email, "why", why, "verdict", v.String(), "detail", detail)
 	switch v {
 	case happened:
-		r.finish(t, outcome{kind: report.OutcomeDone, message: why, detail: "reconciled: " + detail})
+		r.finish(t, outcome{kind: journal.OutcomeDone, message: why, detail: "reconciled: " + detail})
 		return
 	case moved:
-		r.finish(t, outcome{kind: report.OutcomeRejected, message: why, detail: detail})
+		r.finish(t, outcome{kind: journal.OutcomeRejected, message: why, detail: detail})
 		return
 	case undecidable:
-		r.finish(t, outcome{kind: report.OutcomeInDoubt, message: why, detail: detail})
+		r.finish(t, outcome{kind: journal.OutcomeInDoubt, message: why, detail: detail})
 		return
 	}
 	if t.ambiguous++; t.ambiguous > r.cfg.Retry.Attempts() {
-		r.finish(t, outcome{kind: report.OutcomeFailed, message: why, notSent: true,
+		r.finish(t, outcome{kind: journal.OutcomeFailed, message: why, notSent: true,
 			detail: fmt.Sprintf("%d calls failed without taking effect (read back each time); resume tries it again", t.ambiguous)})
 		return
 	}

@@ -96,7 +96,7 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items []planner.Item,
 	for i := range items {
 		want[items[i].Email] = &items[i]
 	}
-	seen := make(map[string]bool, len(items))
+	seen := map[string]bool{} // no bigger than the listing, often small
 	opts := invitations.ListOptions{
 		States:   sentStates,
 		PageSize: invitations.MaxPageSize,

@@ -1,10 +1,9 @@
 package executor
 
 import (
+	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -13,74 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invitectl/invitectl/internal/benchfiles"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
-	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
-
-// millionFiles writes, once per test binary, a plan of n send items and a
-// journal in which the first half are done, as a campaign interrupted half
-// way leaves them.
-var millionFiles = sync.OnceValues(func() (string, error) {
-	const n = 1_000_000
-	dir, err := os.MkdirTemp("", "invitectl-bench-million-")
-	if err != nil {
-		return "", err
-	}
-	plan := filepath.Join(dir, "plan.jsonl")
-	w, err := planner.CreateFile(plan)
-	if err != nil {
-		return "", err
-	}
-	defer w.Close()
-	created := time.Now().Add(-time.Hour).UTC()
-	hdr := planner.Header{Kind: planner.Kind, Version: planner.Version, Customer: customer, APIVersion: "v1", CreatedAt: created,
-		Policy:  planner.Policy{Action: planner.WantInvite},
-		Listed:  map[invitations.State]int{invitations.StateNotYetSent: n},
-		Summary: planner.Summary{Reasons: map[string]int{}}}
-	upd := created.Add(-30 * 24 * time.Hour)
-	for i := range n {
-		it := planner.Item{Row: i + 2, Email: fmt.Sprintf("person%07d@example.com", i), Action: planner.ActionSend,
-			Reason: planner.ReasonNotYetSent, Observed: &planner.Observed{State: invitations.StateNotYetSent, UpdateTime: upd}}
-		hdr.Summary.Add(it)
-		if err := w.Emit(it); err != nil {
-			return "", err
-		}
-	}
-	if _, err := w.Commit(hdr); err != nil {
-		return "", err
-	}
-	p, err := planner.Load(plan)
-	if err != nil {
-		return "", err
-	}
-	j, err := report.Create(filepath.Join(dir, "plan.results.jsonl"), report.Header{Customer: customer, APIVersion: "v1",
-		LedgerSource: "0123456789abcdef", Plan: report.PlanRef{Path: plan, SHA256: p.SHA256, Items: n}})
-	if err != nil {
-		return "", err
-	}
-	at := time.Now().Add(-30 * time.Minute).UTC()
-	for i := range n / 2 {
-		it := p.Items[i]
-		j.AppendAsync(
-			report.Record{Type: report.TypeIntent, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason, Attempt: 1},
-			report.Record{Type: report.TypeOutcome, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason,
-				Outcome: report.OutcomeDone, Attempts: 1, Operation: "operations/" + strconv.Itoa(i), Detail: "state INVITED, 1 mail(s) sent"})
-	}
-	if err := j.Close(); err != nil {
-		return "", err
-	}
-	fi, err := os.Stat(filepath.Join(dir, "plan.results.jsonl"))
-	if err != nil {
-		return "", err
-	}
-	millionJournalSize = fi.Size()
-	return dir, nil
-})
-
-// millionJournalSize is the size of the journal millionFiles wrote.
-var millionJournalSize int64
 
 // firstSend is a client that answers every read as an empty tenant would
 // and records when the first send arrives, then stops the run.
@@ -115,30 +51,45 @@ func (f *firstSend) Cancel(ctx context.Context, email string) (invitations.Resul
 // 3 s, and at most 400 MB peak RSS. The client answers at once, so what is
 // measured is invitectl's own cost.
 func BenchmarkResumeMillion(b *testing.B) {
-	dir, err := millionFiles()
+	dir := b.TempDir()
+	_, results, err := benchfiles.Write(dir, customer, 1_000_000, 500_000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(results)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var first time.Duration
-	var peak, base float64
+	var peak, base, cpu float64
 	for b.Loop() {
 		state := b.TempDir()
 		base = max(base, settle())
 		resetPeak()
-		start := time.Now()
-		run, err := Open(OpenConfig{Plan: filepath.Join(dir, "plan.jsonl"), Results: filepath.Join(dir, "plan.results.jsonl"), StateDir: state, Command: "resume"})
+		start, cpu0 := time.Now(), cpuSeconds()
+		h, err := journal.ReadHeader(results) // as resume finds the plan
 		if err != nil {
 			b.Fatal(err)
 		}
+		run, err := Open(OpenConfig{Plan: h.Plan.Path, Results: results, StateDir: state, Command: "resume"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tOpen := time.Since(start)
 		ctx, cancel := context.WithCancel(context.Background())
 		c := &firstSend{stop: cancel}
-		ref, err := Refresh(ctx, RefreshConfig{Client: c, Listed: run.Plan.Header.Listed}, run.ToRefresh(false))
+		toRef := run.ToRefresh(false)
+		tTo := time.Since(start)
+		ref, err := Refresh(ctx, RefreshConfig{Client: c, Listed: run.Plan.Header.Listed}, toRef)
+		tRef := time.Since(start)
+		b.Logf("TIMING open %v toRefresh %v refresh %v", tOpen, tTo, tRef)
 		if err != nil {
 			b.Fatal(err)
 		}
 		err = Apply(ctx, Config{Client: c, Journal: run.Journal, Resume: run.Resume, Write: pace.NewLimiter(0), Read: pace.NewLimiter(0),
 			Ledger: run.Ledger, Source: run.Source, PlanCreated: run.Plan.Header.CreatedAt, Moved: ref.Moved, Drain: time.Second}, run.Items(), nil)
 		peak = max(peak, procStatusMiB("VmHWM"))
+		cpu += cpuSeconds() - cpu0
 		if c.at.IsZero() {
 			b.Fatalf("no send: %v", err)
 		}
@@ -148,21 +99,17 @@ func BenchmarkResumeMillion(b *testing.B) {
 		// The next iteration resumes the same half-done journal: take back
 		// what this one appended.
 		b.StopTimer()
-		restoreJournal(b, dir)
+		if err := os.Truncate(results, fi.Size()); err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 	}
 	b.ReportMetric(first.Seconds()/float64(b.N), "first-send-s")
 	b.ReportMetric(first.Seconds()/float64(b.N)/3, "first-send/3s")
+	b.ReportMetric(cpu/float64(b.N), "cpu-s")
 	b.ReportMetric(peak, "peak-RSS-MiB")
 	b.ReportMetric(peak/400, "peak/400MB")
 	b.ReportMetric(base, "base-RSS-MiB")
-}
-
-// restoreJournal cuts the journal back to the records millionFiles wrote.
-func restoreJournal(b *testing.B, dir string) {
-	if err := os.Truncate(filepath.Join(dir, "plan.results.jsonl"), millionJournalSize); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // settle collects garbage, returns the freed memory to the OS and reports
@@ -175,6 +122,24 @@ func settle() float64 {
 
 // resetPeak restarts VmHWM from the current RSS (Linux clear_refs "5").
 func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// cpuSeconds is the CPU time the process has used, user and system, from
+// /proc/self/stat (in ticks of 1/100 s); 0 when it cannot (not Linux).
+func cpuSeconds() float64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command (in parentheses, which may hold spaces):
+	// utime and stime are the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100
+}
 
 // procStatusMiB reads a kB field of /proc/self/status in MiB; 0 when it
 // cannot (not Linux).

@@ -6,9 +6,9 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 func TestStatsSums(t *testing.T) {
@@ -25,8 +25,8 @@ func TestStatsSums(t *testing.T) {
 	if got := s.Problems(); got != 654300 {
 		t.Errorf("Problems = %d, want 654300", got)
 	}
-	for outcome, counts := range map[string]bool{report.OutcomeDone: false, report.OutcomeSkipped: false,
-		report.OutcomeRejected: true, report.OutcomeFailed: true, report.OutcomeInDoubt: true} {
+	for outcome, counts := range map[string]bool{journal.OutcomeDone: false, journal.OutcomeSkipped: false,
+		journal.OutcomeRejected: true, journal.OutcomeFailed: true, journal.OutcomeInDoubt: true} {
 		var s Stats
 		s.countEarlier(outcome)
 		if got := s.EarlierProblems.Load() == 1; got != counts {
@@ -40,18 +40,18 @@ func TestStatsSums(t *testing.T) {
 // one that is done or skipped.
 func TestRetried(t *testing.T) {
 	tests := []struct {
-		rec               report.Record
+		rec               journal.Record
 		inDoubt, rejected bool
 		want              bool
 	}{
-		{report.Record{Outcome: report.OutcomeFailed, NotSent: true}, false, false, true},
-		{report.Record{Outcome: report.OutcomeFailed}, true, true, false},
-		{report.Record{Outcome: report.OutcomeInDoubt}, false, true, false},
-		{report.Record{Outcome: report.OutcomeInDoubt}, true, false, true},
-		{report.Record{Outcome: report.OutcomeRejected}, true, false, false},
-		{report.Record{Outcome: report.OutcomeRejected}, false, true, true},
-		{report.Record{Outcome: report.OutcomeDone}, true, true, false},
-		{report.Record{Outcome: report.OutcomeSkipped, NotSent: true}, true, true, false},
+		{journal.Record{Outcome: journal.OutcomeFailed, NotSent: true}, false, false, true},
+		{journal.Record{Outcome: journal.OutcomeFailed}, true, true, false},
+		{journal.Record{Outcome: journal.OutcomeInDoubt}, false, true, false},
+		{journal.Record{Outcome: journal.OutcomeInDoubt}, true, false, true},
+		{journal.Record{Outcome: journal.OutcomeRejected}, true, false, false},
+		{journal.Record{Outcome: journal.OutcomeRejected}, false, true, true},
+		{journal.Record{Outcome: journal.OutcomeDone}, true, true, false},
+		{journal.Record{Outcome: journal.OutcomeSkipped, NotSent: true}, true, true, false},
 	}
 	for _, tt := range tests {
 		if got := retried(tt.rec, tt.inDoubt, tt.rejected); got != tt.want {
@@ -67,12 +67,12 @@ func TestEffectOf(t *testing.T) {
 		o    outcome
 		want ledger.Effect
 	}{
-		{outcome{kind: report.OutcomeDone}, ledger.Took},
-		{outcome{kind: report.OutcomeRejected}, ledger.None},
-		{outcome{kind: report.OutcomeSkipped}, ledger.None},
-		{outcome{kind: report.OutcomeFailed, notSent: true}, ledger.None},
-		{outcome{kind: report.OutcomeFailed}, ledger.Unknown},
-		{outcome{kind: report.OutcomeInDoubt}, ledger.Unknown},
+		{outcome{kind: journal.OutcomeDone}, ledger.Took},
+		{outcome{kind: journal.OutcomeRejected}, ledger.None},
+		{outcome{kind: journal.OutcomeSkipped}, ledger.None},
+		{outcome{kind: journal.OutcomeFailed, notSent: true}, ledger.None},
+		{outcome{kind: journal.OutcomeFailed}, ledger.Unknown},
+		{outcome{kind: journal.OutcomeInDoubt}, ledger.Unknown},
 	}
 	for _, tt := range tests {
 		if got := effectOf(tt.o); got != tt.want {

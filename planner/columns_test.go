@@ -55,7 +55,7 @@ func TestColumnsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Items[0].Columns != nil {
+	if l.Item(0).Columns != nil {
 		t.Error("Load kept the columns in memory")
 	}
 }

@@ -182,7 +182,7 @@ func TestLoad(t *testing.T) {
 	}
 	good := write(hdr, send(2, "a@example.com"), `{"row":3,"email":"a@example.com","action":"none","reason":"duplicate","observed":null,"invitable":null,"firstRow":2}`)
 	p, err := Load(good)
-	if err != nil || p.Summary.Send != 1 || p.Summary.None != 1 || len(p.Items) != 2 {
+	if err != nil || p.Summary.Send != 1 || p.Summary.None != 1 || p.Len() != 2 {
 		t.Fatalf("Load = %+v, %v; want the recount 1 send, 1 none", p, err)
 	}
 	hash := p.SHA256

@@ -155,27 +155,30 @@ type Summary struct {
 }
 
 // Add counts one item.
-func (s *Summary) Add(it Item) {
+func (s *Summary) Add(it Item) { s.addN(it, 1) }
+
+// addN counts n items with the action and reason of it.
+func (s *Summary) addN(it Item, n int) {
 	switch it.Action {
 	case ActionSend:
-		s.Send++
+		s.Send += n
 	case ActionCancel:
-		s.Cancel++
+		s.Cancel += n
 	default:
-		s.None++
+		s.None += n
 	}
 	switch it.Reason {
 	case ReasonInvalidEmail, ReasonInvalidRow:
-		s.Invalid++
+		s.Invalid += n
 	case ReasonCheckFailed:
-		s.CheckFailed++
+		s.CheckFailed += n
 	case ReasonCheckRefused:
-		s.CheckRefused++
+		s.CheckRefused += n
 	}
 	if s.Reasons == nil {
 		s.Reasons = map[string]int{}
 	}
-	s.Reasons[string(it.Action)+"/"+it.Reason]++
+	s.Reasons[string(it.Action)+"/"+it.Reason] += n
 }
 
 // Item is one line of the plan after the header: an input row or a pruned

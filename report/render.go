@@ -1,3 +1,5 @@
+// Package report renders a results journal (package journal) with its plan:
+// the terminal summary, the CSV and the JSON, one item per plan item.
 package report
 
 import (
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/planner"
 )
@@ -31,7 +34,7 @@ type Item struct {
 	Columns planner.Columns `json:"columns,omitempty"`
 }
 
-func itemOf(r Record) Item {
+func itemOf(r journal.Record) Item {
 	return Item{
 		Row: r.Row, Email: r.Email, Action: r.Action, Outcome: r.Outcome, Reason: r.Reason,
 		HTTPCode: r.HTTPCode, Message: r.Message, Detail: r.Detail, Operation: r.Operation,
@@ -41,9 +44,23 @@ func itemOf(r Record) Item {
 
 // Items calls fn with every item's last outcome in plan order: by input row,
 // pruned invitations last.
-func Items(st *State, fn func(Item) error) error {
-	for _, k := range planOrder(st.Final, nil) {
-		if err := fn(itemOf(st.Final[k])); err != nil {
+func Items(st *journal.State, fn func(Item) error) error {
+	// Sorted by reference: records are big, and a journal may hold a
+	// million.
+	type ref struct {
+		row int
+		key string
+	}
+	refs := make([]ref, 0, st.NumFinal())
+	for k, r := range st.Finals() {
+		refs = append(refs, ref{r.Row, k})
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		return planOrder(a.row, b.row, func() (string, string) { return a.key, b.key })
+	})
+	for _, x := range refs {
+		r, _ := st.Final(x.key)
+		if err := fn(itemOf(r)); err != nil {
 			return err
 		}
 	}

@@ -4,43 +4,50 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
 )
 
 // stateOf reads a journal made of recs.
-func stateOf(t *testing.T, recs ...Record) *State {
+func stateOf(t *testing.T, recs ...journal.Record) *journal.State {
 	t.Helper()
-	path := journalPath(t)
-	lines := make([]string, len(recs))
-	for i, r := range recs {
-		lines[i] = line(t, r)
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	j, err := journal.Create(path, testHeader())
+	if err != nil {
+		t.Fatal(err)
 	}
-	writeRaw(t, path, lines...)
-	st, err := Read(path)
+	if err := j.Append(recs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := journal.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func renderState(t *testing.T) *State {
+func renderState(t *testing.T) *journal.State {
 	t.Helper()
-	failed := outcome("-x@example.org", 3, OutcomeFailed, 3)
+	failed := outcome("-x@example.org", 3, journal.OutcomeFailed, 3)
 	failed.HTTPCode, failed.Message = 400, "Invalid value, \"quoted\",\nsecond line"
-	pruned := Record{Type: TypeOutcome, At: at(4), Email: "old@example.org", Action: "cancel", Reason: "not_in_input", Outcome: OutcomeDone, Attempts: 1}
-	doubt := outcome("=1+2@example.org", 2, OutcomeInDoubt, 2)
+	pruned := journal.Record{Type: journal.TypeOutcome, At: at(4), Email: "old@example.org", Action: "cancel", Reason: "not_in_input", Outcome: journal.OutcomeDone, Attempts: 1}
+	doubt := outcome("=1+2@example.org", 2, journal.OutcomeInDoubt, 2)
 	doubt.Detail = "timeout; mailsSentCount unchanged"
 	return stateOf(t,
-		runEvent(EventStart, 0),
+		runEvent(journal.EventStart, 0),
 		pruned,
 		failed,
 		doubt,
-		Record{Type: TypeOutcome, At: at(5), Row: 9, Email: "dup@example.org", Action: "none", Reason: "duplicate", Outcome: OutcomeSkipped},
-		outcome("dup@example.org", 5, OutcomeDone, 6),
+		journal.Record{Type: journal.TypeOutcome, At: at(5), Row: 9, Email: "dup@example.org", Action: "none", Reason: "duplicate", Outcome: journal.OutcomeSkipped},
+		outcome("dup@example.org", 5, journal.OutcomeDone, 6),
 	)
 }
 
@@ -75,7 +82,7 @@ func TestWriteCSV(t *testing.T) {
 func TestWriteJSON(t *testing.T) {
 	tests := []struct {
 		name  string
-		st    *State
+		st    *journal.State
 		items int
 	}{
 		{"items", renderState(t), 5},
@@ -107,19 +114,19 @@ func TestWriteJSON(t *testing.T) {
 func TestSummarizeTwoRuns(t *testing.T) {
 	st := stateOf(t,
 		// Run 1: 10 s active, then killed (no end record).
-		runEvent(EventStart, 0),
+		runEvent(journal.EventStart, 0),
 		intent("a@x.org", 2, 1, 1),
-		outcome("a@x.org", 2, OutcomeDone, 2),
+		outcome("a@x.org", 2, journal.OutcomeDone, 2),
 		intent("b@x.org", 3, 1, 5),
-		outcome("b@x.org", 3, OutcomeInDoubt, 10),
+		outcome("b@x.org", 3, journal.OutcomeInDoubt, 10),
 		// An hour later, run 2: 20 s active.
-		runEvent(EventStart, 3600),
+		runEvent(journal.EventStart, 3600),
 		intent("b@x.org", 3, 2, 3601),
-		Record{Type: TypeOutcome, At: at(3612), Row: 3, Email: "b@x.org", Action: "send", Reason: "not_yet_sent", Outcome: OutcomeDone, Attempts: 2, QuotaErrors: 2},
-		Record{Type: TypeOutcome, At: at(3615), Row: 4, Email: "c@x.org", Action: "none", Reason: "accepted", Outcome: OutcomeSkipped},
+		journal.Record{Type: journal.TypeOutcome, At: at(3612), Row: 3, Email: "b@x.org", Action: "send", Reason: "not_yet_sent", Outcome: journal.OutcomeDone, Attempts: 2, QuotaErrors: 2},
+		journal.Record{Type: journal.TypeOutcome, At: at(3615), Row: 4, Email: "c@x.org", Action: "none", Reason: "accepted", Outcome: journal.OutcomeSkipped},
 		intent("d@x.org", 5, 1, 3616),
-		Record{Type: TypeOutcome, At: at(3617), Row: 5, Email: "d@x.org", Action: "send", Reason: "not_yet_sent", Outcome: OutcomeRejected, HTTPCode: 400, Message: "not invitable"},
-		runEvent(EventEnd, 3620),
+		journal.Record{Type: journal.TypeOutcome, At: at(3617), Row: 5, Email: "d@x.org", Action: "send", Reason: "not_yet_sent", Outcome: journal.OutcomeRejected, HTTPCode: 400, Message: "not invitable"},
+		runEvent(journal.EventEnd, 3620),
 	)
 	s := Summarize(st)
 	checks := []struct {
@@ -135,7 +142,7 @@ func TestSummarizeTwoRuns(t *testing.T) {
 		{"Rate", s.Rate, 4.0 / 30},
 		{"Retries", s.Retries, 1},
 		{"QuotaErrors", s.QuotaErrors, 2},
-		{"done", s.ByOutcome[OutcomeDone], 2},
+		{"done", s.ByOutcome[journal.OutcomeDone], 2},
 		{"done/not_yet_sent", s.ByOutcomeReason["done/not_yet_sent"], 2},
 		{"skipped/accepted", s.ByOutcomeReason["skipped/accepted"], 1},
 		{"NeedAttention", s.NeedAttention, 1},
@@ -146,7 +153,7 @@ func TestSummarizeTwoRuns(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if st.Runs[0].Event != EventStart || st.Runs[1].Event != EventEnd {
+	if st.Runs[0].Event != journal.EventStart || st.Runs[1].Event != journal.EventEnd {
 		t.Errorf("run events = %q, %q; want start (killed), end", st.Runs[0].Event, st.Runs[1].Event)
 	}
 }

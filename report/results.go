@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -20,7 +21,7 @@ const OutcomePending = "pending"
 // item is rendered (those without an outcome as pending) with the input's
 // other columns. Without a usable plan it renders what the journal holds.
 type Results struct {
-	State   *State
+	State   *journal.State
 	Journal string
 	// Columns names the input's other columns that Item.Columns carries.
 	Columns []string
@@ -34,34 +35,41 @@ type Results struct {
 // journal names, with the hash it recorded. A plan that is gone or changed
 // is not an error: Warning says so, and the items are the journal's.
 func OpenResults(path string) (*Results, error) {
-	st, err := Read(path)
+	st, err := journal.Read(path)
 	if err != nil {
 		return nil, err
 	}
+	return ResultsOf(st, path), nil
+}
+
+// ResultsOf is the results of the journal at path already read into st (as
+// apply holds it at its end: see journal.Journal.State), with its plan
+// checked as OpenResults does.
+func ResultsOf(st *journal.State, path string) *Results {
 	r := FromState(st)
 	r.Journal = path
 	p := st.Header.Plan
 	sum, err := fileSHA256(p.Path)
 	switch {
 	case err != nil:
-		r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, err, len(st.Final))
+		r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, err, st.NumFinal())
 	case sum != p.SHA256:
-		r.Warning = fmt.Sprintf("the plan %s has changed since the journal was made (planned again, or edited): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, len(st.Final))
+		r.Warning = fmt.Sprintf("the plan %s has changed since the journal was made (planned again, or edited): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, st.NumFinal())
 	default:
 		pr, err := planner.OpenFile(p.Path)
 		if err != nil {
-			r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records", p.Path, err, len(st.Final))
+			r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records", p.Path, err, st.NumFinal())
 			break
 		}
 		r.Columns = pr.Header.Columns
 		_ = pr.Close()
 		r.plan = p.Path
 	}
-	return r, nil
+	return r
 }
 
 // FromState is the results of a journal already read, without its plan.
-func FromState(st *State) *Results { return &Results{State: st} }
+func FromState(st *journal.State) *Results { return &Results{State: st} }
 
 // HasPlan reports whether the items come from the plan (every item, pending
 // ones included) rather than from the journal alone.
@@ -93,9 +101,9 @@ func (r *Results) Each(fn func(Item) error) error {
 	}
 	defer pr.Close()
 	return pr.Each(func(it planner.Item) error {
-		k := ItemKey(it.Row, it.Email, string(it.Action))
+		k := journal.ItemKey(it.Row, it.Email, string(it.Action))
 		var item Item
-		if rec, ok := r.State.Final[k]; ok {
+		if rec, ok := r.State.Final(k); ok {
 			item = itemOf(rec)
 		} else {
 			item = pendingItem(it, r.State.Pending[k], r.Journal)
@@ -106,14 +114,14 @@ func (r *Results) Each(fn func(Item) error) error {
 }
 
 // pendingItem is a plan item no run has finished; intent is the call an
-// earlier run left unanswered, if any.
-func pendingItem(it planner.Item, intent Record, journal string) Item {
+// earlier run left unanswered, if any, and results the journal's path.
+func pendingItem(it planner.Item, intent journal.Record, results string) Item {
 	p := Item{Row: it.Row, Email: it.Email, Action: string(it.Action), Outcome: OutcomePending, Reason: it.Reason}
-	if intent.Type == TypeIntent {
+	if intent.Type == journal.TypeIntent {
 		p.Attempts = intent.Attempt
-		p.Detail = "a call may have left and its outcome is not recorded: 'invitectl resume " + journal + "' reads it back first"
+		p.Detail = "a call may have left and its outcome is not recorded: 'invitectl resume " + results + "' reads it back first"
 	} else {
-		p.Detail = "not taken up yet: 'invitectl resume " + journal + "' continues"
+		p.Detail = "not taken up yet: 'invitectl resume " + results + "' continues"
 	}
 	return p
 }

@@ -10,13 +10,14 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
 )
 
 // planAndJournal writes a plan of four items with the input's columns
 // (one named like a results column) and a journal in which a run finished
 // two of them and left a call of a third unanswered.
-func planAndJournal(t *testing.T) (planPath, journal string) {
+func planAndJournal(t *testing.T) (planPath, results string) {
 	t.Helper()
 	dir := t.TempDir()
 	planPath = filepath.Join(dir, "plan.jsonl")
@@ -47,20 +48,20 @@ func planAndJournal(t *testing.T) (planPath, journal string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	journal = filepath.Join(dir, "plan.results.jsonl")
+	results = filepath.Join(dir, "plan.results.jsonl")
 	hdr := testHeader()
-	hdr.Plan = PlanRef{Path: planPath, SHA256: l.SHA256, Items: 4}
-	j, err := Create(journal, hdr)
+	hdr.Plan = journal.PlanRef{Path: planPath, SHA256: l.SHA256, Items: 4}
+	j, err := journal.Create(results, hdr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	done := outcome("a@example.org", 2, OutcomeDone, 1)
-	skipped := Record{Type: TypeOutcome, At: at(2), Row: 5, Email: "d@example.org", Action: "none", Reason: "accepted", Outcome: OutcomeSkipped}
-	if err := j.Append(runEvent(EventStart, 0), intent("a@example.org", 2, 1, 0.5), done, skipped, intent("b@example.org", 3, 1, 3)); err != nil {
+	done := outcome("a@example.org", 2, journal.OutcomeDone, 1)
+	skipped := journal.Record{Type: journal.TypeOutcome, At: at(2), Row: 5, Email: "d@example.org", Action: "none", Reason: "accepted", Outcome: journal.OutcomeSkipped}
+	if err := j.Append(runEvent(journal.EventStart, 0), intent("a@example.org", 2, 1, 0.5), done, skipped, intent("b@example.org", 3, 1, 3)); err != nil {
 		t.Fatal(err)
 	}
-	return planPath, journal
+	return planPath, results
 }
 
 // TestResultsListEveryPlanItem: the results hold every plan item, in plan
@@ -165,18 +166,18 @@ func TestResultsWithoutPlan(t *testing.T) {
 func TestTableNextStepsFit(t *testing.T) {
 	_, abs := planAndJournal(t)
 	t.Chdir(filepath.Dir(abs))
-	journal := filepath.Base(abs) // as an administrator types it
-	res, err := OpenResults(journal)
+	name := filepath.Base(abs) // as an administrator types it
+	res, err := OpenResults(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := res.Summarize()
-	doubt := outcome("e@example.org", 6, OutcomeInDoubt, 4)
+	doubt := outcome("e@example.org", 6, journal.OutcomeInDoubt, 4)
 	doubt.Message = strings.Repeat("the call timed out and a read-back could not tell ", 3)
-	failed := outcome("f@example.org", 7, OutcomeFailed, 5)
+	failed := outcome("f@example.org", 7, journal.OutcomeFailed, 5)
 	failed.NotSent = true
-	s.ByOutcome[OutcomeInDoubt], s.ByOutcome[OutcomeFailed], s.FailedNotSent = 1, 1, 1
-	s.NeedAttention, s.Attention = 2, []Record{doubt, failed}
+	s.ByOutcome[journal.OutcomeInDoubt], s.ByOutcome[journal.OutcomeFailed], s.FailedNotSent = 1, 1, 1
+	s.NeedAttention, s.Attention = 2, []journal.Record{doubt, failed}
 	for _, width := range []int{80, 60} {
 		var buf bytes.Buffer
 		if err := WriteTable(&buf, s, width); err != nil {
@@ -184,8 +185,8 @@ func TestTableNextStepsFit(t *testing.T) {
 		}
 		out := buf.String()
 		for _, want := range []string{
-			"Next steps:", "pending", "\n" + strings.Repeat(" ", 21) + "invitectl resume " + journal + "\n",
-			"in_doubt", "invitectl resume " + journal + " --retry-in-doubt\n", "invitectl get EMAIL", "nothing was sent",
+			"Next steps:", "pending", "\n" + strings.Repeat(" ", 21) + "invitectl resume " + name + "\n",
+			"in_doubt", "invitectl resume " + name + " --retry-in-doubt\n", "invitectl get EMAIL", "nothing was sent",
 			"Reasons:", planner.Explain(planner.ReasonAccepted),
 		} {
 			if !strings.Contains(out, want) && !strings.Contains(strings.Join(strings.Fields(out), " "), want) {

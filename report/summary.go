@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/table"
 	"github.com/invitectl/invitectl/planner"
@@ -22,8 +23,8 @@ const MaxAttention = 20
 
 // Summary is the account of a journal that the table and JSON show.
 type Summary struct {
-	Customer string  `json:"customer"`
-	Plan     PlanRef `json:"plan"`
+	Customer string          `json:"customer"`
+	Plan     journal.PlanRef `json:"plan"`
 	// Journal is the journal's path, for the commands the table suggests.
 	Journal string `json:"journal,omitempty"`
 	// Items counts the plan items with an outcome; Plan.Items is how many
@@ -51,8 +52,8 @@ type Summary struct {
 	Runs        int     `json:"runs"`
 	// NeedAttention counts the rejected, failed and in-doubt items;
 	// Attention lists the first MaxAttention of them in plan order.
-	NeedAttention int      `json:"needAttention"`
-	Attention     []Record `json:"-"`
+	NeedAttention int              `json:"needAttention"`
+	Attention     []journal.Record `json:"-"`
 	// FailedNotSent counts the failed items that provably sent nothing,
 	// which resume tries again.
 	FailedNotSent int  `json:"failedNotSent,omitempty"`
@@ -69,22 +70,12 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 	}{plain(s), s.Elapsed.String(), s.Elapsed.Seconds()})
 }
 
-// NeedsAttention reports whether an outcome asks the administrator to look:
-// rejected, failed or in doubt.
-func NeedsAttention(outcome string) bool {
-	switch outcome {
-	case OutcomeRejected, OutcomeFailed, OutcomeInDoubt:
-		return true
-	}
-	return false
-}
-
 // Summarize accounts for a journal's state.
-func Summarize(st *State) Summary {
+func Summarize(st *journal.State) Summary {
 	s := Summary{
 		Customer:        st.Header.Customer,
 		Plan:            st.Header.Plan,
-		Items:           len(st.Final),
+		Items:           st.NumFinal(),
 		Pending:         len(st.Pending),
 		ByOutcome:       map[string]int{},
 		ByOutcomeReason: map[string]int{},
@@ -95,20 +86,19 @@ func Summarize(st *State) Summary {
 		Torn:            st.Torn,
 	}
 	byPair := map[[2]string]int{} // spares a string per item on big journals
-	for _, r := range st.Final {
+	for _, r := range st.Finals() {
 		byPair[[2]string{r.Outcome, r.Reason}]++
-		if r.Outcome == OutcomeFailed && r.NotSent {
+		if r.Outcome == journal.OutcomeFailed && r.NotSent {
 			s.FailedNotSent++
+		}
+		if journal.NeedsAttention(r.Outcome) {
+			s.NeedAttention++
+			s.Attention = firstInPlan(s.Attention, r, MaxAttention)
 		}
 	}
 	for p, n := range byPair {
 		s.ByOutcome[p[0]] += n
 		s.ByOutcomeReason[p[0]+"/"+p[1]] = n
-	}
-	attention := planOrder(st.Final, func(r Record) bool { return NeedsAttention(r.Outcome) })
-	s.NeedAttention = len(attention)
-	for _, k := range attention[:min(len(attention), MaxAttention)] {
-		s.Attention = append(s.Attention, st.Final[k])
 	}
 	for i, run := range st.Runs {
 		if i == 0 || run.Start.Before(s.Started) {
@@ -125,47 +115,49 @@ func Summarize(st *State) Summary {
 	return s
 }
 
-// planOrder returns the keys of final whose record passes keep (all if keep
-// is nil) in plan order: by input row, pruned items (row 0) last by email.
-func planOrder(final map[string]Record, keep func(Record) bool) []string {
-	type entry struct {
-		row int
-		key string
+// firstInPlan inserts r into first, the n records first in plan order so
+// far (see planCompare), if it is one of them.
+func firstInPlan(first []journal.Record, r journal.Record, n int) []journal.Record {
+	i, _ := slices.BinarySearchFunc(first, r, planCompare)
+	if i >= n {
+		return first
 	}
-	entries := make([]entry, 0, len(final))
-	for k, r := range final {
-		if keep == nil || keep(r) {
-			entries = append(entries, entry{r.Row, k})
+	return slices.Insert(first, i, r)[:min(len(first)+1, n)]
+}
+
+// planCompare orders records as the plan does (see planOrder).
+func planCompare(a, b journal.Record) int {
+	return planOrder(a.Row, b.Row, func() (string, string) { return a.Key(), b.Key() })
+}
+
+// planOrder orders two items as the plan does: by input row, pruned items
+// (row 0) last, by address; keys gives their keys, asked only for a tie.
+func planOrder(rowA, rowB int, keys func() (string, string)) int {
+	if (rowA == 0) != (rowB == 0) {
+		if rowA == 0 {
+			return 1
 		}
+		return -1
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if (a.row == 0) != (b.row == 0) {
-			if a.row == 0 {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Or(cmp.Compare(a.row, b.row), strings.Compare(a.key, b.key))
-	})
-	keys := make([]string, len(entries))
-	for i, e := range entries {
-		keys[i] = e.key
+	if c := cmp.Compare(rowA, rowB); c != 0 {
+		return c
 	}
-	return keys
+	ka, kb := keys()
+	return strings.Compare(ka, kb)
 }
 
 // outcomeRank is the order outcomes are listed in.
 func outcomeRank(o string) int {
 	switch o {
-	case OutcomeDone:
+	case journal.OutcomeDone:
 		return 0
-	case OutcomeSkipped:
+	case journal.OutcomeSkipped:
 		return 1
-	case OutcomeRejected:
+	case journal.OutcomeRejected:
 		return 2
-	case OutcomeFailed:
+	case journal.OutcomeFailed:
 		return 3
-	case OutcomeInDoubt:
+	case journal.OutcomeInDoubt:
 		return 4
 	}
 	return 5
@@ -210,10 +202,10 @@ func writeNextSteps(w io.Writer, s Summary, width int) error {
 	}
 	steps := []step{
 		{OutcomePending, s.ByOutcome[OutcomePending], "not taken up yet; go on (in batches with --limit N):", "invitectl resume " + j},
-		{OutcomeInDoubt, s.ByOutcome[OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", "invitectl resume " + j + " --retry-in-doubt"},
-		{OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", "invitectl resume " + j},
-		{OutcomeFailed, s.ByOutcome[OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
-		{OutcomeRejected, s.ByOutcome[OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", "invitectl resume " + j + " --retry-rejected"},
+		{journal.OutcomeInDoubt, s.ByOutcome[journal.OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", "invitectl resume " + j + " --retry-in-doubt"},
+		{journal.OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", "invitectl resume " + j},
+		{journal.OutcomeFailed, s.ByOutcome[journal.OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
+		{journal.OutcomeRejected, s.ByOutcome[journal.OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", "invitectl resume " + j + " --retry-rejected"},
 	}
 	const start = 2 + 9 + 1 + 5 + 2 // "  in_doubt  12345  "
 	header := false
@@ -314,7 +306,7 @@ func writeAttention(w io.Writer, s Summary, width int) error {
 		return nil
 	}
 	fmt.Fprintf(w, "\nNeed attention: %d (rejected %d, failed %d, in doubt %d)\n", s.NeedAttention,
-		s.ByOutcome[OutcomeRejected], s.ByOutcome[OutcomeFailed], s.ByOutcome[OutcomeInDoubt])
+		s.ByOutcome[journal.OutcomeRejected], s.ByOutcome[journal.OutcomeFailed], s.ByOutcome[journal.OutcomeInDoubt])
 	tb := table.Table{Width: width}
 	tb.Row("ROW", "EMAIL", "ACTION", "OUTCOME", "HTTP", "MESSAGE")
 	for _, r := range s.Attention {

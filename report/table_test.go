@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/journal"
 )
 
 // The summary table, whole: what shows only when there is something to
@@ -12,9 +14,9 @@ import (
 // shows for a pruned item or one without an HTTP code.
 func TestWriteTableWhole(t *testing.T) {
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	attention := []Record{
-		{Row: 3, Email: "x@example.org", Action: "send", Outcome: OutcomeRejected, HTTPCode: 400, Message: "INVALID_ARGUMENT: bad"},
-		{Row: 0, Email: "old@example.org", Action: "cancel", Outcome: OutcomeInDoubt, Detail: "could not read it back"},
+	attention := []journal.Record{
+		{Row: 3, Email: "x@example.org", Action: "send", Outcome: journal.OutcomeRejected, HTTPCode: 400, Message: "INVALID_ARGUMENT: bad"},
+		{Row: 0, Email: "old@example.org", Action: "cancel", Outcome: journal.OutcomeInDoubt, Detail: "could not read it back"},
 	}
 	tests := []struct {
 		name string
@@ -23,8 +25,8 @@ func TestWriteTableWhole(t *testing.T) {
 	}{
 		{
 			name: "everything to say",
-			s: Summary{Customer: "C0123abc", Plan: PlanRef{Path: "plan.jsonl", Items: 30}, Items: 25, Pending: 2, Torn: true,
-				ByOutcome:       map[string]int{OutcomeDone: 2, OutcomeRejected: 1, OutcomeInDoubt: 22},
+			s: Summary{Customer: "C0123abc", Plan: journal.PlanRef{Path: "plan.jsonl", Items: 30}, Items: 25, Pending: 2, Torn: true,
+				ByOutcome:       map[string]int{journal.OutcomeDone: 2, journal.OutcomeRejected: 1, journal.OutcomeInDoubt: 22},
 				ByOutcomeReason: map[string]int{"in_doubt/not_yet_sent": 21, "in_doubt/not_in_input": 1, "rejected/not_yet_sent": 1, "done/not_yet_sent": 2},
 				Runs:            2, Started: start, Finished: start.Add(time.Hour), Elapsed: 20 * time.Second, Calls: 30, Rate: 1.5, Retries: 3, QuotaErrors: 4,
 				NeedAttention: 23, Attention: attention},
@@ -68,8 +70,8 @@ ROW  EMAIL            ACTION  OUTCOME   HTTP  MESSAGE
 		},
 		{
 			name: "nothing more to say",
-			s: Summary{Customer: "C0123abc", Plan: PlanRef{Path: "p.jsonl", Items: 2}, Items: 2,
-				ByOutcome: map[string]int{OutcomeDone: 1, OutcomeRejected: 1}, ByOutcomeReason: map[string]int{"done/not_yet_sent": 1, "rejected/not_yet_sent": 1},
+			s: Summary{Customer: "C0123abc", Plan: journal.PlanRef{Path: "p.jsonl", Items: 2}, Items: 2,
+				ByOutcome: map[string]int{journal.OutcomeDone: 1, journal.OutcomeRejected: 1}, ByOutcomeReason: map[string]int{"done/not_yet_sent": 1, "rejected/not_yet_sent": 1},
 				NeedAttention: 1, Attention: attention[:1]},
 			want: `Plan                   p.jsonl (2 items, customer C0123abc)
 Items with an outcome  2
@@ -99,7 +101,7 @@ ROW  EMAIL          ACTION  OUTCOME   HTTP  MESSAGE
 		},
 		{
 			name: "no plan named, nothing to look at",
-			s:    Summary{Items: 1, ByOutcome: map[string]int{OutcomeDone: 1}, ByOutcomeReason: map[string]int{"done/resend": 1}},
+			s:    Summary{Items: 1, ByOutcome: map[string]int{journal.OutcomeDone: 1}, ByOutcomeReason: map[string]int{"done/resend": 1}},
 			want: `Items with an outcome  1
 
 OUTCOME  REASON  ITEMS

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
@@ -77,18 +78,18 @@ type entry struct {
 
 // sent says whether the campaign's send took effect for the entry.
 func (e *entry) sent() bool {
-	return e.action == string(planner.ActionSend) && e.outcome == report.OutcomeDone
+	return e.action == string(planner.ActionSend) && e.outcome == journal.OutcomeDone
 }
 
 // rank orders the outcomes of one address across waves: a call that took
 // effect says most, then a recorded problem, then a skip, then nothing.
 func rank(outcome string) int {
 	switch outcome {
-	case report.OutcomeDone:
+	case journal.OutcomeDone:
 		return 3
-	case report.OutcomeInDoubt, report.OutcomeFailed, report.OutcomeRejected:
+	case journal.OutcomeInDoubt, journal.OutcomeFailed, journal.OutcomeRejected:
 		return 2
-	case report.OutcomeSkipped:
+	case journal.OutcomeSkipped:
 		return 1
 	}
 	return 0
@@ -195,9 +196,9 @@ func FromLedger(l *ledger.Ledger) (*Campaign, error) {
 		outcome := report.OutcomePending
 		switch call.Effect {
 		case ledger.Took:
-			outcome = report.OutcomeDone
+			outcome = journal.OutcomeDone
 		case ledger.Unknown:
-			outcome = report.OutcomeInDoubt
+			outcome = journal.OutcomeInDoubt
 		}
 		c.add(&entry{email: call.Email, action: call.Action.String(), outcome: outcome, at: call.At, note: "by " + call.Source.Describe()})
 		return nil

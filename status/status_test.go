@@ -13,10 +13,10 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 const customer = "C0stat01"
@@ -46,8 +46,8 @@ func wave(t *testing.T, dir, name string, listed map[invitations.State]int, item
 	if err != nil {
 		t.Fatal(err)
 	}
-	journal := filepath.Join(dir, name+".results.jsonl")
-	j, err := report.Create(journal, report.Header{Customer: customer, APIVersion: "v1", Plan: report.PlanRef{Path: planPath, SHA256: l.SHA256, Items: len(items)}})
+	path := filepath.Join(dir, name+".results.jsonl")
+	j, err := journal.Create(path, journal.Header{Customer: customer, APIVersion: "v1", Plan: journal.PlanRef{Path: planPath, SHA256: l.SHA256, Items: len(items)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,12 +64,12 @@ func wave(t *testing.T, dir, name string, listed map[invitations.State]int, item
 		if !ok {
 			when = now.Add(-30 * time.Minute)
 		}
-		if err := j.Append(report.Record{Type: report.TypeOutcome, At: when, Row: it.Row, Email: it.Email, Action: string(it.Action),
-			Reason: it.Reason, Outcome: report.OutcomeDone, Attempts: 1}); err != nil {
+		if err := j.Append(journal.Record{Type: journal.TypeOutcome, At: when, Row: it.Row, Email: it.Email, Action: string(it.Action),
+			Reason: it.Reason, Outcome: journal.OutcomeDone, Attempts: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return journal
+	return path
 }
 
 func send(row int, email, reason string) planner.Item {

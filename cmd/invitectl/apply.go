@@ -15,6 +15,7 @@ import (
 	"github.com/invitectl/invitectl/executor"
 	"github.com/invitectl/invitectl/pkg/atomicfile"
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
 	"github.com/invitectl/invitectl/pkg/safetext"
@@ -121,12 +122,12 @@ items (a daily batch from cron) and exits 5 while items are left.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			st, err := report.Read(args[0])
+			h, err := journal.ReadHeader(args[0]) // the plan's path; Open reads the rest
 			if err != nil {
 				return usageError{err}
 			}
 			f.results = args[0]
-			return a.apply(cmd.Context(), st.Header.Plan.Path, f, false)
+			return a.apply(cmd.Context(), h.Plan.Path, f, false)
 		},
 	}
 	f.register(cmd.Flags(), true)
@@ -190,7 +191,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		return err
 	}
 	j := run.Journal
-	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: "start", PID: os.Getpid()})
+	_ = j.Append(journal.Record{Type: journal.TypeRun, At: time.Now().UTC(), Event: "start", PID: os.Getpid()})
 
 	// The pace starts from what the last run learned of the quota: this
 	// journal's, else the plan's.
@@ -257,7 +258,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	if st := pacer.State(); len(st.Quotas) > 0 {
 		paceState = &st
 	}
-	_ = j.Append(report.Record{Type: report.TypeRun, At: time.Now().UTC(), Event: event, PID: os.Getpid(), Pace: paceState, Counts: &report.RunCounts{
+	_ = j.Append(journal.Record{Type: journal.TypeRun, At: time.Now().UTC(), Event: event, PID: os.Getpid(), Pace: paceState, Counts: &journal.RunCounts{
 		Done: int(stats.Done.Load()), Skipped: int(stats.Skipped.Load()), Rejected: int(stats.Rejected.Load()),
 		Failed: int(stats.Failed.Load()), InDoubt: int(stats.InDoubt.Load()), Calls: int(stats.Calls.Load()),
 		Retries: int(stats.Retries.Load()), QuotaErrors: int(stats.QuotaErrors.Load()),
@@ -265,7 +266,9 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	if err := run.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	results, err := a.writeResults(run.Results)
+	// The journal's state, earlier runs' and this one's, without reading it
+	// again.
+	results, err := a.writeResults(report.ResultsOf(run.Journal.State(), run.Results))
 	if err != nil && runErr == nil {
 		runErr = err
 	}
@@ -320,15 +323,11 @@ func (a *app) confirm(ctx context.Context, h planner.Header, sum planner.Summary
 
 // writeResults prints the summary of the whole journal and writes
 // RESULTS.csv beside it: every plan item, pending ones included.
-func (a *app) writeResults(journal string) (report.Summary, error) {
-	res, err := report.OpenResults(journal)
-	if err != nil {
-		return report.Summary{}, err
-	}
+func (a *app) writeResults(res *report.Results) (report.Summary, error) {
 	if res.Warning != "" {
 		fmt.Fprintln(a.io.errOut, "warning: "+safetext.Terminal(res.Warning))
 	}
-	csvPath := strings.TrimSuffix(journal, ".jsonl") + ".csv"
+	csvPath := strings.TrimSuffix(res.Journal, ".jsonl") + ".csv"
 	if err := atomicfile.WriteFile(csvPath, func(w io.Writer) error { return report.WriteCSV(w, res) }); err != nil {
 		return report.Summary{}, err
 	}
@@ -336,7 +335,7 @@ func (a *app) writeResults(journal string) (report.Summary, error) {
 	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil {
 		return sum, err
 	}
-	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", safetext.Terminal(journal), safetext.Terminal(csvPath))
+	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", safetext.Terminal(res.Journal), safetext.Terminal(csvPath))
 	return sum, nil
 }
 

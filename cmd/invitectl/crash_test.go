@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
-	"github.com/invitectl/invitectl/report"
 )
 
 // crashWorld serves n unmanaged accounts (none of the 48-hour gap, whose
@@ -161,17 +161,17 @@ func TestCrashAndResume(t *testing.T) {
 		t.Fatalf("final resume: %v\n%s", err, out)
 	}
 	c.exactlyOnce()
-	st, err := report.Read(results)
+	st, err := journal.Read(results)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, rec := range st.Final {
-		if rec.Outcome != report.OutcomeDone {
+	for k, rec := range st.Finals() {
+		if rec.Outcome != journal.OutcomeDone {
 			t.Errorf("%s: %+v", k, rec)
 		}
 	}
-	if len(st.Final) != c.n || len(st.Pending) != 0 {
-		t.Fatalf("%d outcomes and %d pending intents, want %d and 0", len(st.Final), len(st.Pending), c.n)
+	if st.NumFinal() != c.n || len(st.Pending) != 0 {
+		t.Fatalf("%d outcomes and %d pending intents, want %d and 0", st.NumFinal(), len(st.Pending), c.n)
 	}
 	t.Logf("%d kills; journal: %d records, %d runs, torn lines seen: %v", kills, st.Records, len(st.Runs), st.Torn)
 }
@@ -244,18 +244,18 @@ func TestConcurrentCrashes(t *testing.T) {
 	c.exactlyOnce()
 	done := map[string]int{}
 	for _, r := range append(results, copyResults) {
-		st, err := report.Read(r)
+		st, err := journal.Read(r)
 		if errors.Is(err, fs.ErrNotExist) && r == copyResults {
 			continue // refused before it began
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, rec := range st.Final {
+		for _, rec := range st.Finals() {
 			switch {
-			case rec.Outcome == report.OutcomeDone:
+			case rec.Outcome == journal.OutcomeDone:
 				done[rec.Email]++
-			case rec.Outcome == report.OutcomeSkipped && (rec.Reason == planner.ReasonAlreadySent ||
+			case rec.Outcome == journal.OutcomeSkipped && (rec.Reason == planner.ReasonAlreadySent ||
 				rec.Reason == planner.ReasonInFlight || rec.Reason == planner.ReasonChangedSincePlan):
 			default:
 				t.Errorf("%s: %+v", r, rec)

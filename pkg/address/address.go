@@ -93,11 +93,12 @@ func validateDomain(domain string) error {
 	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
 		return errIPDomain(domain) // an address literal (RFC 5321 section 4.1.3)
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
+	if !strings.Contains(domain, ".") {
 		return fmt.Errorf("domain %q is not dotted", domain)
 	}
-	for _, l := range labels {
+	var tld string
+	for l := range strings.SplitSeq(domain, ".") { // no slice: millions of addresses are checked
+		tld = l
 		if l == "" {
 			return fmt.Errorf("domain %q has an empty label", domain)
 		}
@@ -114,7 +115,7 @@ func validateDomain(domain string) error {
 		}
 	}
 	// RFC 3696 section 2: a top-level domain is never all digits.
-	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+	if strings.Trim(tld, "0123456789") == "" {
 		if net.ParseIP(domain) != nil {
 			return errIPDomain(domain)
 		}

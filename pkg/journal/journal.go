@@ -1,4 +1,4 @@
-package report
+package journal
 
 import (
 	"bytes"
@@ -21,12 +21,14 @@ type Journal struct {
 	sync func(*os.File) error // f.Sync; tests slow it down
 
 	mu      sync.Mutex
-	buf     []byte // encoded records waiting for the writer
-	spare   []byte // the writer's previous buffer, reused
-	waiting *batch // callers waiting for buf to be durable
-	writing *batch // the batch being written, for Append() to wait on
-	queued  int    // records in buf
-	err     error  // sticky: after a failed write nothing more is written
+	buf     []byte   // encoded records waiting for the writer
+	recs    []Record // the same records, to fold into state once written
+	spare   []byte   // the writer's previous buffer, reused
+	spareR  []Record // and records
+	waiting *batch   // callers waiting for buf to be durable
+	writing *batch   // the batch being written, for Append() to wait on
+	queued  int      // records in buf
+	err     error    // sticky: after a failed write nothing more is written
 	closed  bool
 	records int
 	syncs   int
@@ -35,6 +37,13 @@ type Journal struct {
 	done      chan struct{} // closed when the writer has exited
 	closeOnce sync.Once
 	closeErr  error
+
+	// written is what the records written since Create or Open say; only
+	// the writer touches it until Close. opened is the State Open read
+	// (nil after Create), which State brings up to date once.
+	written   *State
+	opened    *State
+	stateOnce sync.Once
 }
 
 // batch is one group commit: every caller whose records are in it waits on
@@ -83,7 +92,7 @@ func create(path string, h Header, o options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create results journal: %w", err)
 	}
-	return start(path, f, o), nil
+	return start(path, f, o, newState(h, 0), nil), nil
 }
 
 // Open reopens an existing journal for appending, as resume does: it reads
@@ -114,16 +123,18 @@ func open(path string, o options) (*Journal, *State, error) {
 			return nil, nil, fmt.Errorf("results journal %s: sync: %w", path, err)
 		}
 	}
-	return start(path, f, o), st, nil
+	return start(path, f, o, st.after(), st), st, nil
 }
 
-func start(path string, f *os.File, o options) *Journal {
+func start(path string, f *os.File, o options, written, opened *State) *Journal {
 	j := &Journal{
-		path: path,
-		f:    f,
-		sync: o.sync,
-		kick: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		path:    path,
+		f:       f,
+		sync:    o.sync,
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		written: written,
+		opened:  opened,
 	}
 	go j.writer()
 	return j
@@ -159,6 +170,7 @@ func (j *Journal) Append(recs ...Record) error {
 		return err
 	}
 	j.buf = append(j.buf, data...)
+	j.recs = append(j.recs, recs...)
 	j.queued += len(recs)
 	var b *batch
 	if len(j.buf) > 0 {
@@ -197,6 +209,7 @@ func (j *Journal) AppendAsync(recs ...Record) {
 		}
 	case j.err == nil:
 		j.buf = append(j.buf, data...)
+		j.recs = append(j.recs, recs...)
 		j.queued += len(recs)
 	}
 	j.mu.Unlock()
@@ -235,16 +248,22 @@ func (j *Journal) commitOnce() bool {
 		return false
 	}
 	b := j.nextBatch()
-	buf, n, failed := j.buf, j.queued, j.err
-	j.buf, j.spare, j.waiting, j.queued = j.spare[:0], nil, nil, 0
+	buf, recs, n, failed := j.buf, j.recs, j.queued, j.err
+	j.buf, j.spare, j.recs, j.spareR, j.waiting, j.queued = j.spare[:0], nil, j.spareR[:0], nil, nil, 0
 	j.writing = b
 	j.mu.Unlock()
 	err := failed
 	if err == nil {
 		err = j.write(buf)
 	}
+	if err == nil {
+		for _, r := range recs {
+			j.written.add(r, keyOf(r))
+		}
+	}
+	clear(recs) // let go of their strings
 	j.mu.Lock()
-	j.spare, j.writing = buf[:0], nil
+	j.spare, j.spareR, j.writing = buf[:0], recs[:0], nil
 	if failed == nil {
 		j.syncs++
 		if err == nil {
@@ -290,6 +309,36 @@ func (j *Journal) Close() error {
 		j.closeErr = err
 	})
 	return j.closeErr
+}
+
+// State returns, once Close has returned, what the journal holds: the State
+// Open returned, brought up to date with every record written since (the
+// same State, changed in place), or for Create a new State. It spares
+// reading the journal again at the end of a run. Records whose write failed
+// are not in it. Before Close it returns nil.
+func (j *Journal) State() *State {
+	j.mu.Lock()
+	closed := j.closed
+	j.mu.Unlock()
+	if !closed {
+		return nil
+	}
+	<-j.done
+	j.stateOnce.Do(func() {
+		if j.opened != nil {
+			j.opened.merge(j.written)
+			j.written = j.opened
+		}
+	})
+	return j.written
+}
+
+// keyOf is the key of the item r belongs to; "" for a run record.
+func keyOf(r Record) string {
+	if r.Type == TypeIntent || r.Type == TypeOutcome {
+		return r.Key()
+	}
+	return ""
 }
 
 // encode writes v as one JSON line, without HTML escaping.

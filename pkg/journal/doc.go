@@ -1,7 +1,7 @@
-// Package report holds the results journal of an apply run and what is
-// rendered from it: the terminal summary, the CSV and the JSON.
+// Package journal is the results journal of an apply run: the write-ahead
+// log that makes a run resumable. Package report renders it.
 //
-// # The journal
+// # The file
 //
 // An append-only JSONL file, mode 0600: a Header on line 1, then one Record
 // per line. It is the checkpoint an interrupted run resumes from:
@@ -45,4 +45,4 @@
 // Read folds records into a State as it goes: it keeps the last outcome of
 // each item (about 450 bytes per item, so about 450 MB for 1,000,000 items),
 // never the whole list of records. Scan streams records for anything else.
-package report
+package journal

@@ -1,4 +1,4 @@
-package report
+package journal
 
 import (
 	"bytes"
@@ -123,10 +123,10 @@ func TestRoundTrip(t *testing.T) {
 	if st.Records != 5 || st.Torn {
 		t.Errorf("Records = %d, Torn = %v; want 5, false", st.Records, st.Torn)
 	}
-	if got := st.Final["ann@example.org"]; got.Outcome != OutcomeDone || got.Email != "Ann@Example.org" {
+	if got := finalOf(st, "ann@example.org"); got.Outcome != OutcomeDone || got.Email != "Ann@Example.org" {
 		t.Errorf("Final[ann] = %+v", got)
 	}
-	if got := st.Final["#4"]; got.Outcome != OutcomeSkipped {
+	if got := finalOf(st, "#4"); got.Outcome != OutcomeSkipped {
 		t.Errorf("Final[#4] = %+v", got)
 	}
 	if _, ok := st.Pending["bob@example.org"]; !ok || len(st.Pending) != 1 {
@@ -142,9 +142,24 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st2.Records != 6 || len(st2.Pending) != 0 || st2.Final["bob@example.org"].Outcome != OutcomeInDoubt {
-		t.Errorf("after resume: Records %d, Pending %v, Final %v", st2.Records, st2.Pending, st2.Final)
+	if st2.Records != 6 || len(st2.Pending) != 0 || finalOf(st2, "bob@example.org").Outcome != OutcomeInDoubt {
+		t.Errorf("after resume: Records %d, Pending %v, Final %v", st2.Records, st2.Pending, finalOutcomes(st2))
 	}
+}
+
+// finalOf is the last outcome of key's item, zero when it has none.
+func finalOf(st *State, key string) Record {
+	r, _ := st.Final(key)
+	return r
+}
+
+// finalOutcomes maps each item's key to its last outcome.
+func finalOutcomes(st *State) map[string]string {
+	m := map[string]string{}
+	for k, r := range st.Finals() {
+		m[k] = r.Outcome
+	}
+	return m
 }
 
 func withIdentity(h Header) Header {
@@ -254,8 +269,8 @@ func TestTornLastLine(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Read after resume: %v", err)
 			}
-			if st.Torn || st.Records != 3 || len(st.Pending) != 0 || st.Final["ann@example.org"].Outcome != OutcomeDone {
-				t.Errorf("after resume: Torn %v, Records %d, Pending %v, Final %v", st.Torn, st.Records, st.Pending, st.Final)
+			if st.Torn || st.Records != 3 || len(st.Pending) != 0 || finalOf(st, "ann@example.org").Outcome != OutcomeDone {
+				t.Errorf("after resume: Torn %v, Records %d, Pending %v, Final %v", st.Torn, st.Records, st.Pending, finalOutcomes(st))
 			}
 		})
 	}
@@ -349,12 +364,12 @@ func TestFinalAndPending(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(st.Final) != len(tt.wantFinal) {
-				t.Errorf("Final = %v, want %v", st.Final, tt.wantFinal)
+			if st.NumFinal() != len(tt.wantFinal) {
+				t.Errorf("Final = %v, want %v", finalOutcomes(st), tt.wantFinal)
 			}
 			for k, o := range tt.wantFinal {
-				if st.Final[k].Outcome != o {
-					t.Errorf("Final[%s] = %q, want %q", k, st.Final[k].Outcome, o)
+				if finalOf(st, k).Outcome != o {
+					t.Errorf("Final[%s] = %q, want %q", k, finalOf(st, k).Outcome, o)
 				}
 			}
 			if len(st.Pending) != len(tt.wantPending) {

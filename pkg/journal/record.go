@@ -1,9 +1,11 @@
-package report
+package journal
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/invitectl/invitectl/pkg/pace"
 
@@ -31,6 +33,16 @@ const (
 	OutcomeFailed   = "failed"
 	OutcomeInDoubt  = "in_doubt"
 )
+
+// NeedsAttention reports whether an outcome asks the administrator to look:
+// rejected, failed or in doubt.
+func NeedsAttention(outcome string) bool {
+	switch outcome {
+	case OutcomeRejected, OutcomeFailed, OutcomeInDoubt:
+		return true
+	}
+	return false
+}
 
 // Run events.
 const (
@@ -125,13 +137,33 @@ func (r Record) Key() string { return ItemKey(r.Row, r.Email, r.Action) }
 // outcome records must therefore carry the same row and action.
 func ItemKey(row int, email, action string) string {
 	if row > 0 && action != "send" && action != "cancel" {
-		return fmt.Sprintf("#%d", row)
+		return "#" + strconv.Itoa(row)
+	}
+	if plainKey(email) {
+		return email
 	}
 	if k, err := address.Key(email); err == nil {
 		return k
 	}
 	return email
 }
+
+// plainKey reports, cheaply, that address.Key would return s as it is or
+// refuse it: s is ASCII without upper-case letters or white space at either
+// end. Plans and journals hold millions of such addresses.
+func plainKey(s string) bool {
+	if s == "" || isSpace(s[0]) || isSpace(s[len(s)-1]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func isSpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 
 var (
 	// ErrEmpty is returned for an empty file: no journal was ever written

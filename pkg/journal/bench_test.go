@@ -1,4 +1,4 @@
-package report
+package journal
 
 import (
 	"fmt"
@@ -129,8 +129,8 @@ func BenchmarkRead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(st.Final) != items {
-			b.Fatalf("%d items", len(st.Final))
+		if st.NumFinal() != items {
+			b.Fatalf("%d items", st.NumFinal())
 		}
 	}
 	b.ReportMetric(float64(2*items*b.N)/b.Elapsed().Seconds(), "records/s")
