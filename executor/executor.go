@@ -300,8 +300,8 @@ func (r *run) pending(it planner.Item) (journal.Record, bool) {
 	if r.cfg.Resume == nil {
 		return journal.Record{}, false
 	}
-	rec, ok := r.cfg.Resume.Pending[journal.ItemKey(it.Row, it.Email, string(it.Action))]
-	return rec, ok
+	intent, ok := r.cfg.Resume.Pending[journal.ItemKey(it.Row, it.Email, string(it.Action))]
+	return intent.Record(), ok
 }
 
 func (r *run) abort(err error) {

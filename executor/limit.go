@@ -3,8 +3,6 @@ package executor
 import (
 	"context"
 	"maps"
-
-	"github.com/invitectl/invitectl/planner"
 )
 
 // RefreshUpTo refreshes as Refresh does, but only the items a run limited
@@ -12,14 +10,14 @@ import (
 // moved (those are skipped, and the run takes up later items in their
 // place), and so on. A pilot of 10 items of a million-item plan costs ten
 // gets, not a listing of the customer. n <= 0 refreshes every item.
-func RefreshUpTo(ctx context.Context, cfg RefreshConfig, items []planner.Item, n int) (Refreshed, error) {
-	if n <= 0 || n >= len(items) {
+func RefreshUpTo(ctx context.Context, cfg RefreshConfig, items Batch, n int) (Refreshed, error) {
+	if n <= 0 || n >= items.Len() {
 		return Refresh(ctx, cfg, items)
 	}
 	out := Refreshed{Moved: map[string]string{}}
-	for want := n; want > 0 && len(items) > 0; {
-		chunk := items[:min(want, len(items))]
-		items = items[len(chunk):]
+	for from, want := 0, n; want > 0 && from < items.Len(); {
+		chunk := span{items, from, min(from+want, items.Len())}
+		from = chunk.to
 		ref, err := Refresh(ctx, cfg, chunk)
 		out.Calls += ref.Calls
 		out.Checked += ref.Checked

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/journal"
@@ -53,6 +54,7 @@ type Run struct {
 	Warnings []string
 	lock     *ledger.RunLock
 	sourceID string
+	sha      string // the plan's, as the run lock and the journal name it
 }
 
 // UsageError is a plan or journal that cannot be used as given: the
@@ -70,29 +72,33 @@ func usagef(format string, args ...any) error {
 // flagged: clocks of two machines disagree by seconds, not minutes.
 const futureSkew = 5 * time.Minute
 
-// Open opens a plan for applying. It reads the plan once (the bytes hashed
-// are the bytes applied), checks its customer and age, takes the run lock of
-// the customer and plan, so that two processes never apply one plan at once
-// whatever their journals, creates the journal whole or reopens it (a
-// journal of another plan is refused; an empty one is treated as absent),
-// and reads the customer's ledger. Errors a different command would avoid
+// Open opens a plan for applying. It reads the plan's header and hashes it,
+// checks its customer and age, and takes the run lock of the customer and
+// plan, so that two processes never apply one plan at once whatever their
+// journals. Then it reads at once the plan's items (the bytes hashed are the
+// bytes applied: a plan changed in between is refused), the journal to
+// resume (a journal of another plan is refused; an empty one is treated as
+// absent) and the customer's ledger; after Confirm, it creates a new journal
+// whole. Errors a different command would avoid
 // are *UsageError; ledger.ErrBusy means another process applies the plan.
 func Open(cfg OpenConfig) (_ *Run, err error) {
 	now := time.Now
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
-	p, err := planner.Load(cfg.Plan)
+	// The header and the hash first: they name the run lock, which must be
+	// held before the journal is read; then the plan's items, the journal
+	// and the ledger are read at once.
+	h, sha, err := planner.Peek(cfg.Plan)
 	if err != nil {
 		return nil, &UsageError{err}
 	}
-	h := p.Header
 	switch {
 	case cfg.Customer == "":
 	case cfg.Customer != h.Customer:
 		return nil, usagef("plan %s is for customer %s, not %s", cfg.Plan, h.Customer, cfg.Customer)
 	}
-	r := &Run{Plan: p, PlanPath: cfg.Plan, Results: cfg.Results}
+	r := &Run{PlanPath: cfg.Plan, Results: cfg.Results, sha: sha}
 	age := now().Sub(h.CreatedAt)
 	switch {
 	case age < -futureSkew && cfg.MaxPlanAge > 0:
@@ -120,14 +126,35 @@ func Open(cfg OpenConfig) (_ *Run, err error) {
 			_ = r.Close()
 		}
 	}()
-	r.lock, err = ledger.LockRun(cfg.StateDir, h.Customer, p.SHA256, "journal "+absResults)
+	r.lock, err = ledger.LockRun(cfg.StateDir, h.Customer, sha, "journal "+absResults)
 	if err != nil {
 		return nil, err
 	}
 	// An existing journal is read before confirmation, so that Confirm
 	// knows what is left; a new one is created only after it.
-	if err := r.reopenJournal(); err != nil {
-		return nil, err
+	var wg sync.WaitGroup
+	var planErr, journalErr, ledgerErr error
+	wg.Go(func() {
+		p, err := planner.Load(cfg.Plan)
+		switch {
+		case err != nil:
+			planErr = &UsageError{err}
+		case p.SHA256 != sha:
+			planErr = usagef("plan %s changed while it was being read (sha256 %.12s…, then %.12s…): is it being written? Run the command again", cfg.Plan, sha, p.SHA256)
+		default:
+			r.Plan = p
+		}
+	})
+	wg.Go(func() { journalErr = r.reopenJournal() })
+	wg.Go(func() {
+		r.Ledger, ledgerErr = ledger.Open(cfg.StateDir, h.Customer, ledger.Options{Since: h.CreatedAt})
+	})
+	wg.Wait()
+	// The plan's error first: it is what the administrator must fix first.
+	for _, err := range []error{planErr, journalErr, ledgerErr} {
+		if err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Confirm != nil {
 		if err := cfg.Confirm(r); err != nil {
@@ -139,9 +166,8 @@ func Open(cfg OpenConfig) (_ *Run, err error) {
 			return nil, err
 		}
 	}
-	r.Source = &ledger.Source{ID: r.sourceID, Command: cfg.Command, PlanSHA: p.SHA256, Plan: absPlan, Journal: absResults}
-	r.Ledger, err = ledger.Open(cfg.StateDir, h.Customer, ledger.Options{Since: h.CreatedAt})
-	return r, err
+	r.Source = &ledger.Source{ID: r.sourceID, Command: cfg.Command, PlanSHA: sha, Plan: absPlan, Journal: absResults}
+	return r, nil
 }
 
 // reopenJournal reopens an existing journal to resume; it leaves r.Journal
@@ -160,11 +186,11 @@ func (r *Run) reopenJournal() error {
 		if err != nil {
 			return &UsageError{err} // not a journal, or a corrupt one
 		}
-		if st.Header.Plan.SHA256 != r.Plan.SHA256 {
+		if st.Header.Plan.SHA256 != r.sha {
 			_ = j.Close()
 			if same, _ := filepath.Abs(r.PlanPath); same == st.Header.Plan.Path {
 				return usagef("the plan %s has changed since the journal %s was made (planned again or edited: sha256 %.12s…, now %.12s…); the journal's plan is gone: apply the new plan with another journal (--results NEW.jsonl)",
-					r.PlanPath, r.Results, st.Header.Plan.SHA256, r.Plan.SHA256)
+					r.PlanPath, r.Results, st.Header.Plan.SHA256, r.sha)
 			}
 			return usagef("results %s record another plan (%s, sha256 %.12s…), not %s: pass --results NEW.jsonl to start afresh",
 				r.Results, st.Header.Plan.Path, st.Header.Plan.SHA256, r.PlanPath)
@@ -216,36 +242,48 @@ func (r *Run) Items() Items { return r.Plan.Each }
 // ToRefresh returns the send and cancel items this run will call for
 // afresh: not finished by an earlier run (unless retried), and not left
 // pending or in doubt by one (those are settled by reading them back).
-func (r *Run) ToRefresh(retryRejected bool) []planner.Item {
+func (r *Run) ToRefresh(retryRejected bool) Todo {
 	n := r.Plan.Summary.Send + r.Plan.Summary.Cancel
 	if r.Resume != nil {
 		n -= r.Resume.NumFinal()
 	}
-	out := make([]planner.Item, 0, max(n, 0))
+	out := Todo{plan: r.Plan, at: make([]int32, 0, max(n, 0))}
 	for i := range r.Plan.Len() {
-		it := r.Plan.Item(i)
-		if it.Action == planner.ActionNone {
-			continue
+		if r.afresh(i, retryRejected) {
+			out.at = append(out.at, int32(i))
 		}
-		if r.Resume != nil {
-			k := journal.ItemKey(it.Row, it.Email, string(it.Action))
-			if _, pending := r.Resume.Pending[k]; pending {
-				continue
-			}
-			if prev, done := r.Resume.Final(k); done && !retried(prev, false, retryRejected) {
-				continue
-			}
-		}
-		out = append(out, it)
 	}
 	return out
 }
 
+// afresh reports whether the run calls for plan item i afresh (ToRefresh),
+// without building the item.
+func (r *Run) afresh(i int, retryRejected bool) bool {
+	row, email, action := r.Plan.Brief(i)
+	if action == planner.ActionNone {
+		return false
+	}
+	if r.Resume == nil {
+		return true
+	}
+	k := journal.ItemKey(row, email, string(action))
+	if _, pending := r.Resume.Pending[k]; pending {
+		return false
+	}
+	prev, done := r.Resume.Final(k)
+	return !done || retried(prev, false, retryRejected)
+}
+
 // Work is how many send and cancel items this run has to do: those it calls
 // for afresh (ToRefresh) and those an earlier run left pending, which it
-// settles.
+// settles. It counts them without building them.
 func (r *Run) Work(retryRejected bool) int {
-	n := len(r.ToRefresh(retryRejected))
+	n := 0
+	for i := range r.Plan.Len() {
+		if r.afresh(i, retryRejected) {
+			n++
+		}
+	}
 	if r.Resume != nil {
 		n += len(r.Resume.Pending)
 	}

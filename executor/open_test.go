@@ -166,10 +166,10 @@ func TestToRefresh(t *testing.T) {
 		rec(items[4], journal.OutcomeRejected, false),
 		rec(items[5], journal.OutcomeFailed, true),
 		rec(items[6], journal.OutcomeInDoubt, false))
-	rows := func(its []planner.Item) string {
+	rows := func(its Batch) string {
 		var b strings.Builder
-		for _, it := range its {
-			fmt.Fprintf(&b, "%d ", it.Row)
+		for i := range its.Len() {
+			fmt.Fprintf(&b, "%d ", its.Item(i).Row)
 		}
 		return b.String()
 	}

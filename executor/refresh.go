@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
+	"github.com/invitectl/invitectl/pkg/jsonl"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
 )
@@ -31,6 +32,46 @@ type RefreshConfig struct {
 	// nil when the plan predates it.
 	Listed map[invitations.State]int
 }
+
+// Batch is the items a refresh reads: Len of them, the i-th built by Item,
+// its address by Email (without building it). ItemList holds items in a
+// slice; Run.ToRefresh returns a Todo, positions in the plan, which costs 4
+// bytes an item where a slice of items costs about 180.
+type Batch interface {
+	Len() int
+	Item(i int) planner.Item
+	Email(i int) string
+}
+
+// ItemList is a Batch of items in a slice.
+type ItemList []planner.Item
+
+func (l ItemList) Len() int                { return len(l) }
+func (l ItemList) Item(i int) planner.Item { return l[i] }
+func (l ItemList) Email(i int) string      { return l[i].Email }
+
+// Todo is a Batch of a plan's items by their positions in it.
+type Todo struct {
+	plan *planner.Loaded
+	at   []int32
+}
+
+func (t Todo) Len() int                { return len(t.at) }
+func (t Todo) Item(i int) planner.Item { return t.plan.Item(int(t.at[i])) }
+func (t Todo) Email(i int) string {
+	_, email, _ := t.plan.Brief(int(t.at[i]))
+	return email
+}
+
+// span is the items [from, to) of a batch.
+type span struct {
+	b        Batch
+	from, to int
+}
+
+func (s span) Len() int                { return s.to - s.from }
+func (s span) Item(i int) planner.Item { return s.b.Item(s.from + i) }
+func (s span) Email(i int) string      { return s.b.Email(s.from + i) }
 
 // Refreshed is what a refresh found, and what it cost.
 type Refreshed struct {
@@ -70,9 +111,9 @@ func RefreshCost(n int, listed map[invitations.State]int) (listing, gets int) {
 // cannot show (created in the last 48 hours) shows nothing either way; the
 // ledger covers invitectl's own calls to it. Only an authentication failure
 // or the end of ctx is returned; an item whose read fails is left alone.
-func Refresh(ctx context.Context, cfg RefreshConfig, items []planner.Item) (out Refreshed, err error) {
-	out = Refreshed{Moved: map[string]string{}, Checked: len(items)}
-	if len(items) == 0 {
+func Refresh(ctx context.Context, cfg RefreshConfig, items Batch) (out Refreshed, err error) {
+	out = Refreshed{Moved: map[string]string{}, Checked: items.Len()}
+	if items.Len() == 0 {
 		return out, nil
 	}
 	defer func() {
@@ -83,7 +124,7 @@ func Refresh(ctx context.Context, cfg RefreshConfig, items []planner.Item) (out 
 	// A plan that does not say how many invitations there are (an older
 	// plan, or a big tenant whose listing the plan stopped early) is
 	// refreshed one item at a time: the cost is then known.
-	if listing, gets := RefreshCost(len(items), cfg.Listed); listing >= 0 && listing < gets {
+	if listing, gets := RefreshCost(items.Len(), cfg.Listed); listing >= 0 && listing < gets {
 		out.How = "list"
 		return out, refreshByList(ctx, cfg, items, &out)
 	}
@@ -91,12 +132,15 @@ func Refresh(ctx context.Context, cfg RefreshConfig, items []planner.Item) (out 
 	return out, refreshByGet(ctx, cfg, items, &out)
 }
 
-func refreshByList(ctx context.Context, cfg RefreshConfig, items []planner.Item, out *Refreshed) error {
-	want := make(map[string]*planner.Item, len(items))
-	for i := range items {
-		want[items[i].Email] = &items[i]
+func refreshByList(ctx context.Context, cfg RefreshConfig, items Batch, out *Refreshed) error {
+	// The items by address, in an index that holds no pointer: a refresh
+	// of half a million items must not hold half a million strings more.
+	want := jsonl.NewIndex(items.Len())
+	for i := range items.Len() {
+		e := items.Email(i)
+		want.Add(e, int32(i), func(v int32) bool { return items.Email(int(v)) == e })
 	}
-	seen := map[string]bool{} // no bigger than the listing, often small
+	seen := make([]bool, items.Len())
 	opts := invitations.ListOptions{
 		States:   sentStates,
 		PageSize: invitations.MaxPageSize,
@@ -107,11 +151,13 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items []planner.Item,
 	}
 	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
 		for _, inv := range page {
-			if it := want[inv.Email]; it != nil {
-				seen[inv.Email] = true
-				if d, ok := movedFrom(it.Observed, &inv); ok {
-					out.Moved[inv.Email] = d
-				}
+			i, ok := want.Get(inv.Email, func(v int32) bool { return items.Email(int(v)) == inv.Email })
+			if !ok {
+				continue
+			}
+			seen[i] = true
+			if d, ok := movedFrom(items.Item(int(i)).Observed, &inv); ok {
+				out.Moved[inv.Email] = d
 			}
 		}
 		return nil
@@ -119,16 +165,19 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items []planner.Item,
 	if err != nil {
 		return fmt.Errorf("refresh: list invitations: %w", invitations.Denied(err))
 	}
-	for _, it := range items {
+	for i := range items.Len() {
+		if seen[i] {
+			continue
+		}
 		// Planned as sent, and now absent from the sent invitations.
-		if !seen[it.Email] && it.Observed != nil && it.Observed.State != invitations.StateNotYetSent {
+		if it := items.Item(i); it.Observed != nil && it.Observed.State != invitations.StateNotYetSent {
 			out.Moved[it.Email] = fmt.Sprintf("no longer %s (cancelled, or the account is no longer unmanaged)", it.Observed.State)
 		}
 	}
 	return nil
 }
 
-func refreshByGet(ctx context.Context, cfg RefreshConfig, items []planner.Item, out *Refreshed) error {
+func refreshByGet(ctx context.Context, cfg RefreshConfig, items Batch, out *Refreshed) error {
 	limit := cfg.MaxInFlight
 	if limit <= 0 {
 		limit = 64
@@ -138,8 +187,8 @@ func refreshByGet(ctx context.Context, cfg RefreshConfig, items []planner.Item, 
 	var calls atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
-	for i := range items {
-		it := &items[i]
+	for i := range items.Len() {
+		it := items.Item(i)
 		g.Go(func() error {
 			var inv invitations.Invitation
 			n, err := window.Do(gctx, cfg.Retry, invitations.ReadVerdict, func(ctx context.Context) (err error) {

@@ -72,7 +72,7 @@ func TestRefreshBothWays(t *testing.T) {
 		if big {
 			l = map[invitations.State]int{invitations.StateInvited: 100_000}
 		}
-		ref, err := Refresh(context.Background(), RefreshConfig{Client: e.client, Listed: l}, items)
+		ref, err := Refresh(context.Background(), RefreshConfig{Client: e.client, Listed: l}, ItemList(items))
 		if err != nil {
 			t.Fatal(err)
 		}

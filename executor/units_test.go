@@ -87,7 +87,7 @@ func TestRefreshTieGoesToGets(t *testing.T) {
 	w := nysWorld(1)
 	e := newEnv(t, w, emulator.Config{})
 	items := []planner.Item{{Row: 2, Email: "p000@example.com", Action: planner.ActionSend, Observed: &planner.Observed{State: invitations.StateNotYetSent}}}
-	ref, err := Refresh(context.Background(), RefreshConfig{Client: e.client, Listed: map[invitations.State]int{invitations.StateNotYetSent: 1}}, items)
+	ref, err := Refresh(context.Background(), RefreshConfig{Client: e.client, Listed: map[invitations.State]int{invitations.StateNotYetSent: 1}}, ItemList(items))
 	if err != nil {
 		t.Fatal(err)
 	}

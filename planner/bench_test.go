@@ -14,14 +14,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/invitectl/invitectl/internal/procstat"
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/pace"
@@ -228,10 +226,11 @@ func millionUser(i int) (emulator.User, bool) {
 
 // BenchmarkPlanMillion plans a 1,000,000-row campaign against the
 // in-process emulator (no socket, no latency, no quota), reading the CSV
-// from disk and writing the plan file through CreateFile/Commit. Targets:
-// under 20 s and under 1 GiB peak RSS on 2 cores. The peak is the whole
+// from disk and writing the plan file through CreateFile/Commit. Targets
+// (issue 9): at most 12 s and 800 MB on 2 cores. The peak is the whole
 // process's, emulator included; base-RSS-MiB is the process just before
-// planning (the emulator's world and the test binary).
+// planning (the emulator's world and the test binary), which a real plan
+// against Google does not carry, so the ratio is of the peak above it.
 func BenchmarkPlanMillion(b *testing.B) {
 	benchMillion(b, 0)
 }
@@ -267,10 +266,10 @@ func benchMillion(b *testing.B, maxInFlight int) {
 		c := &countingReader{Reader: mustAdapter(b, invitations.Config{Endpoint: "http://emulator.invalid", Transport: srv.Transport()})}
 		cfg := Config{Client: c, Customer: benchCustomer, APIVersion: "v1", Policy: policy,
 			Limiter: pace.NewLimiter(0), MaxInFlight: maxInFlight, Now: func() time.Time { return now }}
-		base = max(base, settle())
-		resetPeak()
+		base = max(base, procstat.Settle())
+		procstat.ResetPeak()
 		hdr, d := planToFile(b, cfg, input, filepath.Join(dir, "plan.jsonl"))
-		peak = max(peak, procStatusMiB("VmHWM"))
+		peak = max(peak, procstat.PeakMiB())
 		elapsed += d
 		listing += c.listing
 		sum = hdr.Summary
@@ -279,47 +278,13 @@ func benchMillion(b *testing.B, maxInFlight int) {
 		}
 	}
 	b.ReportMetric(elapsed.Seconds()/float64(b.N), "wall-s")
-	b.ReportMetric(elapsed.Seconds()/float64(b.N)/20, "wall/20s")
+	b.ReportMetric(elapsed.Seconds()/float64(b.N)/12, "wall/12s")
 	b.ReportMetric(peak, "peak-RSS-MiB")
-	b.ReportMetric(peak/1024, "peak/1GiB")
+	b.ReportMetric((peak-base)*(1<<20)/800e6, "(peak-base)/800MB")
 	b.ReportMetric(base, "base-RSS-MiB")
 	b.ReportMetric(float64(rows)*float64(b.N)/elapsed.Seconds(), "rows/s")
 	b.ReportMetric(listing.Seconds()/float64(b.N), "list-s")
 	b.Logf("summary: %v", sum.Reasons)
-}
-
-// settle collects garbage, returns the freed memory to the OS and reports
-// the resident set in MiB.
-func settle() float64 {
-	runtime.GC()
-	debug.FreeOSMemory()
-	return procStatusMiB("VmRSS")
-}
-
-// resetPeak restarts VmHWM from the current RSS (Linux clear_refs "5");
-// where that is not possible VmHWM stays the process's lifetime peak, an
-// upper bound.
-func resetPeak() {
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// procStatusMiB reads a kB field of /proc/self/status in MiB; 0 when it
-// cannot (not Linux).
-func procStatusMiB(field string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			if err != nil {
-				return 0
-			}
-			return kb / 1024
-		}
-	}
-	return 0
 }
 
 // BenchmarkReadsPerRow counts the API reads per input row for a campaign

@@ -355,6 +355,13 @@ func (p *Loaded) Item(i int) Item {
 	return it
 }
 
+// Brief returns what identifies item i, without building it (Item
+// allocates its observed invitation): its row, address and action.
+func (p *Loaded) Brief(i int) (row int, email string, action Action) {
+	e := &p.items[i]
+	return e.row, p.strs.Get(e.email), actions[e.action]
+}
+
 // Each calls fn with every item in order (see Item); fn's error stops it and
 // is returned.
 func (p *Loaded) Each(fn func(Item) error) error {
@@ -407,6 +414,31 @@ func Load(path string) (*Loaded, error) {
 	l.count()
 	l.p.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return l.p, nil
+}
+
+// Peek reads a plan's header and hashes the whole file, without decoding
+// its items: what takes the run lock of a plan before Load, which is slower,
+// reads it. Load's SHA256 tells whether the file changed in between.
+func Peek(path string) (Header, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, "", &PlanError{Path: path, Msg: err.Error()}
+	}
+	defer f.Close()
+	h := sha256.New()
+	br := bufio.NewReaderSize(io.TeeReader(f, h), 64<<10)
+	first, err := firstLine(br, path)
+	if err != nil {
+		return Header{}, "", err
+	}
+	hdr, err := parseHeader(path, first)
+	if err != nil {
+		return Header{}, "", err
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return Header{}, "", &PlanError{Path: path, Msg: err.Error()}
+	}
+	return hdr, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // firstLine reads a plan's first line as bufio.Scanner would (openFile).

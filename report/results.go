@@ -106,7 +106,11 @@ func (r *Results) Each(fn func(Item) error) error {
 		if rec, ok := r.State.Final(k); ok {
 			item = itemOf(rec)
 		} else {
-			item = pendingItem(it, r.State.Pending[k], r.Journal)
+			var intent journal.Record // none: the item was never taken up
+			if in, ok := r.State.Pending[k]; ok {
+				intent = in.Record()
+			}
+			item = pendingItem(it, intent, r.Journal)
 		}
 		item.Columns = it.Columns
 		return fn(item)

@@ -4,13 +4,16 @@
 package benchfiles
 
 import (
+	"bufio"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/journal"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -18,8 +21,10 @@ import (
 // (every address listed NOT_YET_SENT an hour ago), and plan.results.jsonl,
 // a journal in which the first done items are done (an intent and an
 // outcome each, with an operation and a detail as the API gives them), and
-// returns their paths.
-func Write(dir, customer string, n, done int) (plan, results string, err error) {
+// returns their paths. When stateDir is not empty it also writes there the
+// customer's ledger as that run left it: an intent and an outcome for each
+// done item.
+func Write(dir, stateDir, customer string, n, done int) (plan, results string, err error) {
 	plan = filepath.Join(dir, "plan.jsonl")
 	w, err := planner.CreateFile(plan)
 	if err != nil {
@@ -61,7 +66,40 @@ func Write(dir, customer string, n, done int) (plan, results string, err error) 
 			journal.Record{Type: journal.TypeOutcome, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason,
 				Outcome: journal.OutcomeDone, Attempts: 1, Operation: "operations/" + strconv.Itoa(i), Detail: "state INVITED, 1 mail(s) sent"})
 	}
-	return plan, results, j.Close()
+	if err := j.Close(); err != nil {
+		return "", "", err
+	}
+	if stateDir != "" {
+		err = writeLedger(stateDir, customer, plan, results, p.SHA256, at, done)
+	}
+	return plan, results, err
+}
+
+// writeLedger writes the customer's ledger in its documented format (see
+// package ledger) for the first done items, sent at at.
+func writeLedger(stateDir, customer, plan, results, sha string, at time.Time, done int) error {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(ledger.Path(stateDir, customer), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	const src = "0123456789abcdef"
+	ms := at.UnixMilli()
+	fmt.Fprintf(w, "invitectl-ledger\t%d\t%s\n", ledger.Version, customer)
+	fmt.Fprintf(w, "src\t%s\t%d\t%d\tapply\t%s\t%q\t%q\n", src, ms, os.Getpid(), sha, plan, results)
+	for i := range done {
+		e := item(i).Email
+		fmt.Fprintf(w, "i\t%d\t%s\ts\t%s\n", ms, src, e)
+		fmt.Fprintf(w, "o\t%d\t%s\ts\t%s\ty\n", ms, src, e)
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // item is the plan's item i.

@@ -21,8 +21,9 @@ type State struct {
 	// Pending holds the intents with no outcome after them, keyed by
 	// ItemKey: calls whose fate is unknown, which the executor must
 	// reconcile. They are few: at most the calls in flight when a run
-	// stopped.
-	Pending map[string]Record
+	// stopped. An Intent, not a Record: a map stores a value over 128
+	// bytes apart, so a Record there cost an allocation per intent read.
+	Pending map[string]Intent
 	// Records counts the records read (the header is not one); Torn says a
 	// torn last line was found (and, by Open, truncated away).
 	Records int
@@ -83,7 +84,7 @@ func (r Run) Active() time.Duration { return r.Last.Sub(r.Start) }
 func newState(h Header, items int) *State {
 	return &State{
 		Header:  h,
-		Pending: map[string]Record{},
+		Pending: map[string]Intent{},
 		index:   jsonl.NewIndex(items),
 		finals:  make([]final, 0, items),
 		codeOf:  map[string]uint16{},
@@ -202,12 +203,30 @@ func (s *State) add(r Record, key string) {
 		if r.Attempt > 1 {
 			s.Retries++
 		}
-		s.Pending[key] = r
+		s.Pending[key] = intentOf(r)
 	case TypeOutcome:
 		delete(s.Pending, key)
 		s.setFinal(key, r)
 		s.QuotaErrors += r.QuotaErrors
 	}
+}
+
+// Intent is an intent record that has no outcome after it (State.Pending):
+// the fields an intent has.
+type Intent struct {
+	At                    time.Time
+	Row                   int
+	Email, Action, Reason string
+	Attempt               int
+}
+
+func intentOf(r Record) Intent {
+	return Intent{At: r.At, Row: r.Row, Email: r.Email, Action: r.Action, Reason: r.Reason, Attempt: r.Attempt}
+}
+
+// Record is the intent as the record it was read from.
+func (i Intent) Record() Record {
+	return Record{Type: TypeIntent, At: i.At, Row: i.Row, Email: i.Email, Action: i.Action, Reason: i.Reason, Attempt: i.Attempt}
 }
 
 // track attributes the record's time to the current run; a start record
