@@ -285,9 +285,6 @@ func (r *FileReader) Each(fn func(Item) error) error {
 	}
 }
 
-// Line is the line of the item Next returned last.
-func (r *FileReader) Line() int { return r.line }
-
 // Close closes the file.
 func (r *FileReader) Close() error { return r.f.Close() }
 

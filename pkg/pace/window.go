@@ -51,15 +51,6 @@ type Window struct {
 // WindowOption configures a Window.
 type WindowOption func(*Window)
 
-// WithHeadroom sets the factor over rate × latency (>= 1).
-func WithHeadroom(h float64) WindowOption {
-	return func(w *Window) {
-		if h >= 1 {
-			w.headroom = h
-		}
-	}
-}
-
 // WithInitialLatency sets the latency assumed before any call returns.
 func WithInitialLatency(d time.Duration) WindowOption {
 	return func(w *Window) {
