@@ -274,7 +274,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: invitectl resume %s\n", run.Results)
 		return context.Canceled
 	case errors.As(runErr, new(*pace.DailyQuotaError)):
-		return fmt.Errorf("%w\nEverything so far is recorded. Resume then with: invitectl resume %s", quotaHint(runErr), run.Results)
+		return hinted{quotaHint(runErr), "Everything so far is recorded. Resume then with: invitectl resume " + run.Results}
 	case runErr != nil:
 		return runErr
 	case results.NeedAttention > 0: // this run's problems and those earlier runs left

@@ -59,6 +59,22 @@ type moreError struct{ left int }
 
 func (e moreError) Error() string { return fmt.Sprintf("%d item(s) left for the next run", e.left) }
 
+// hinter is an error that carries advice (auth.Error's fix, the command
+// that resumes a run), which exitCode prints on a line of its own under the
+// error. Error() never holds the advice: an error's text is escaped whole,
+// so a line break in it would print as the two characters \n.
+type hinter interface{ Hint() string }
+
+// hinted is err with advice for the line under it.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e hinted) Error() string { return e.err.Error() }
+func (e hinted) Unwrap() error { return e.err }
+func (e hinted) Hint() string  { return e.hint }
+
 // authError is a credential or permission problem, with the fix.
 type authError struct{ err error }
 
@@ -89,17 +105,48 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "invitectl: interrupted")
 		return exitInterrupted
 	case errors.As(err, &usage), errors.As(err, &input):
-		fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+		printError(stderr, err)
 		return exitUsage
 	case errors.As(err, &authErr), (invitations.IsAuth(err) || invitations.IsDenied(err)):
-		fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+		printError(stderr, err)
 		if hint := auth.Explain(err); hint != "" {
 			fmt.Fprintf(stderr, "  %s\n", safetext.Terminal(hint))
 		}
 		return exitAuth
 	}
-	fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+	printError(stderr, err)
 	return exitError
+}
+
+// printError prints err, then the advice it carries on lines of their own,
+// each escaped as one line.
+func printError(stderr io.Writer, err error) {
+	fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+	for _, h := range hints(err) {
+		fmt.Fprintf(stderr, "  %s\n", safetext.Terminal(auth.Scrub(h)))
+	}
+}
+
+// hints are the advice of the errors in err's chain, outermost first.
+func hints(err error) []string {
+	var out []string
+	for err != nil {
+		if h, ok := err.(hinter); ok && h.Hint() != "" {
+			out = append(out, h.Hint())
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				out = append(out, hints(e)...)
+			}
+			return out
+		default:
+			return out
+		}
+	}
+	return out
 }
 
 // errorText is an error as it may be printed: scrubbed of credentials as
