@@ -189,7 +189,11 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if out == defaultPlan {
 		out, unique = defaultPlanName(time.Now()), true
 	}
-	if err := checkOutput(out); err != nil {
+	input := p.input
+	if input == stdinArg {
+		input = ""
+	}
+	if err := checkOutput(out, "plan.jsonl", input); err != nil {
 		return "", nil, err
 	}
 	if p.trustList {
@@ -291,14 +295,16 @@ func defaultPlanName(now time.Time) string {
 	return "invitectl-plan-" + now.UTC().Format("20060102-150405") + ".jsonl"
 }
 
-// checkOutput refuses, before any API call, a plan path that cannot be
-// written: a folder, or a file in a folder that does not exist.
-func checkOutput(out string) error {
+// checkOutput refuses, before anything is read or called, an -o path that
+// cannot or must not be written: a folder, a file in a folder that does not
+// exist, a plan that has a results journal, or one of the files the
+// command reads. example names a file of the kind written, for the message.
+func checkOutput(out, example string, reads ...string) error {
 	if out == "" {
-		return nil // a dry run: a temporary file
+		return nil // stdout, or a dry run's temporary plan
 	}
 	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
-		return usagef("-o %s is a folder: name the plan file, such as %s", out, filepath.Join(out, "plan.jsonl"))
+		return usagef("-o %s is a folder: name the file to write, such as %s", out, filepath.Join(out, example))
 	}
 	dir := filepath.Dir(out)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
@@ -307,7 +313,14 @@ func checkOutput(out string) error {
 	// A plan with a journal is that journal's: replacing it would leave the
 	// journal naming a plan that is gone (its pending items, its columns).
 	if journal := strings.TrimSuffix(out, ".jsonl") + ".results.jsonl"; fileExists(out) && fileExists(journal) {
-		return usagef("-o %s: that plan has a results journal (%s); write the new plan to another file (another -o, or none for a new timestamped name)", out, journal)
+		return usagef("-o %s: that plan has a results journal (%s), which names it; write to another file", out, journal)
+	}
+	if fi, err := os.Stat(out); err == nil {
+		for _, r := range reads {
+			if ri, err := os.Stat(r); err == nil && os.SameFile(fi, ri) {
+				return usagef("-o %s is %s, which this command reads; write to another file", out, r)
+			}
+		}
 	}
 	return nil
 }

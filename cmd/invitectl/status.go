@@ -72,6 +72,9 @@ func runStatus(ctx context.Context, a *app, journals []string, o statusOptions, 
 	if o.readQPS < 0 {
 		return usagef("--read-qps must not be negative")
 	}
+	if err := checkOutput(o.output, "status.csv", journals...); err != nil {
+		return err
+	}
 	c, err := a.campaign(journals, o.all)
 	if err != nil {
 		return err
