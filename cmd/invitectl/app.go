@@ -65,6 +65,9 @@ type app struct {
 	// identity is what the last credentials were built from, for the
 	// explanation of an authentication failure.
 	identity auth.Identity
+	// given are the context flags of the command line (givenFlags), which
+	// the commands it tells the user to run next keep.
+	given []string
 	// warned are the warnings printed already: each is printed once.
 	warned map[string]bool
 	// world is the --sandbox world, served at sandboxURL from the first
@@ -227,6 +230,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 	if need == "none" {
 		return nil
 	}
+	a.given = givenFlags(cmd)
 	if a.opts.quiet && a.opts.verbose > 0 {
 		return usagef("--quiet and --verbose exclude each other")
 	}

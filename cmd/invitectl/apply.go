@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -210,7 +211,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	if !f.noRefresh {
 		ref, err := executor.RefreshUpTo(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, todo, f.limit)
 		if errors.Is(err, executor.ErrInterrupted) {
-			fmt.Fprintf(a.io.errOut, "\nInterrupted before the first call: nothing was sent.\nResume with: invitectl resume %s\n", run.Results)
+			fmt.Fprintf(a.io.errOut, "\nInterrupted before the first call: nothing was sent.\nResume with: %s\n", a.nextCommand("resume", run.Results))
 			return context.Canceled
 		}
 		if err != nil {
@@ -271,23 +272,30 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	}
 	switch {
 	case errors.Is(runErr, executor.ErrInterrupted):
-		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: invitectl resume %s\n", run.Results)
+		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: %s\n", a.nextCommand("resume", run.Results))
 		return context.Canceled
 	case errors.As(runErr, new(*pace.DailyQuotaError)):
-		return hinted{quotaHint(runErr), "Everything so far is recorded. Resume then with: invitectl resume " + run.Results}
+		return hinted{quotaHint(runErr), "Everything so far is recorded. Resume then with: " + a.nextCommand("resume", run.Results)}
 	case runErr != nil:
 		return runErr
 	case results.NeedAttention > 0: // this run's problems and those earlier runs left
-		if left := stats.Deferred.Load(); left > 0 {
-			fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
-		}
+		a.sayLeft(stats.Deferred.Load(), f.limit, run.Results)
 		return partialError{results.NeedAttention}
 	case stats.Deferred.Load() > 0:
 		left := stats.Deferred.Load()
-		fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
+		a.sayLeft(left, f.limit, run.Results)
 		return moreError{int(left)}
 	}
 	return nil
+}
+
+// sayLeft says how many items --limit left for the next run, and the
+// command that takes up the next batch.
+func (a *app) sayLeft(left int64, limit int, results string) {
+	if left <= 0 {
+		return
+	}
+	fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): %s\n", left, limit, a.nextCommand("resume", results, "--limit", strconv.Itoa(limit)))
 }
 
 // confirm shows what the plan will do and asks on a terminal; without one

@@ -208,3 +208,39 @@ func TestReportAndStatusOutputChecks(t *testing.T) {
 		}
 	}
 }
+
+// An interrupted apply prints the command that resumes it with the flags
+// that reach the same API and ledger (here --endpoint and --state-dir, as
+// given, shell-quoted): without them the resume would call Google, and
+// would not see the ledger that keeps the campaign exactly-once.
+func TestInterruptedApplySaysHowToResume(t *testing.T) {
+	s := newTestStreams(t)
+	srv := s.emulate(t, emulator.Config{})
+	plan := planned(t, s)
+	endpoint := s.env["INVITECTL_ENDPOINT"]
+	delete(s.env, "INVITECTL_ENDPOINT")
+	state := filepath.Join(t.TempDir(), "state dir")
+	if err := srv.Set("omar.eriksen@acme-corp.example", emulator.AccountChange{Hold: map[string]emulator.Duration{"send": emulator.Duration(300 * time.Millisecond)}}); err != nil {
+		t.Fatal(err)
+	}
+	sigs, _ := s.interruptible()
+	done := make(chan int, 1)
+	go func() {
+		done <- s.run("--endpoint", endpoint, "--state-dir", state, "apply", plan, "--yes", "--no-progress", "--workers", "1", "--write-qps", "1")
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.State().Held == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sigs <- os.Interrupt
+	select {
+	case code := <-done:
+		results := strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"
+		want := "Resume with: invitectl resume " + results + " --endpoint " + endpoint + " --state-dir '" + state + "'\n"
+		if code != exitInterrupted || !strings.Contains(s.errOut.String(), want) {
+			t.Fatalf("exit %d, want 130 and %q; stderr:\n%s", code, want, s.errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the interrupted apply did not end")
+	}
+}
