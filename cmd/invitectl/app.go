@@ -94,6 +94,7 @@ const (
 
 // run parses args, runs the command and returns the exit code.
 func run(args []string, ios ioStreams) int {
+	ios.out = &stdoutWriter{w: ios.out}
 	a := &app{io: ios, stderr: ios.errOut, warned: map[string]bool{}}
 	root := newRootCmd(a)
 	root.SetArgs(args)

@@ -341,7 +341,9 @@ func (a *app) writeResults(journal string) (report.Summary, error) {
 		return report.Summary{}, err
 	}
 	sum := res.Summarize()
-	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil {
+	// A closed stdout cuts the table, not the run: the journal and the CSV
+	// hold the results, and the exit code still says how the run went.
+	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil && !errors.Is(err, errStdoutClosed) {
 		return sum, err
 	}
 	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", safetext.Terminal(journal), safetext.Terminal(csvPath))

@@ -24,6 +24,9 @@ const (
 	exitAuth        = 4
 	exitMore        = 5
 	exitInterrupted = 130
+	// exitClosedPipe is what shells report for a command that SIGPIPE
+	// ended (128 + 13): its standard output was closed before it was done.
+	exitClosedPipe = 141
 )
 
 // usageError is a mistake in the command line.
@@ -97,6 +100,8 @@ func exitCode(err error, stderr io.Writer) int {
 		err = usageError{err} // cobra's own error for a mistyped command
 	}
 	switch {
+	case errors.Is(err, errStdoutClosed):
+		return exitClosedPipe // nobody reads what a message would say
 	case errors.As(err, &partial):
 		return exitPartial
 	case errors.As(err, &more):
