@@ -260,7 +260,10 @@ func (a *app) callOne(ctx context.Context, client invitations.Client, email stri
 	return r
 }
 
-// argAddresses are the addresses of the arguments: addresses, or
+// argAddresses are the addresses of the arguments: addresses as people
+// paste them, taken out as the input readers take one out of a cell (from a
+// display name such as 'Ada Berg <ada@example.org>', angle brackets,
+// mailto:, a trailing ; or , and invisible characters: source.Address), or
 // invitations' resource names (customers/C…/userinvitations/ADDRESS, as
 // GAM prints them), whose customer must be --customer's, and gives it when
 // --customer is not set.
@@ -278,9 +281,9 @@ func (a *app) argAddresses(args []string) ([]string, error) {
 			}
 			e = addr
 		}
-		n, err := invitations.NormalizeEmail(e)
+		n, err := source.Address(e)
 		if err != nil {
-			return nil, usagef("argument %d: %v", i+1, err)
+			return nil, usagef("argument %d: invalid address: %v", i+1, err)
 		}
 		emails[i] = n
 	}

@@ -365,6 +365,20 @@ func (b *builder) moreAddresses(s shape) []string {
 	return more
 }
 
+// Address takes the address out of one cell, or one command-line argument,
+// as the readers take it out of a row's address cell: what address.Clean
+// removes (a display name, angle brackets, mailto:, trailing ; or , and
+// invisible characters), then address.Key. Text that holds more than one
+// address ("A <a@x>, B <b@y>") is refused, naming the others, rather than
+// read as the one Clean would keep.
+func Address(cell string) (string, error) {
+	if all := othersInCell(address.Trim(cell), ""); len(all) > 1 {
+		return "", fmt.Errorf("%s holds %d addresses (%s): give one at a time", quoteCell(address.Trim(cell)), len(all), strings.Join(all, ", "))
+	}
+	clean, _ := address.Clean(cell)
+	return address.Key(clean)
+}
+
 // othersInCell lists the addresses of a cell besides key, the one taken
 // from it: "a@x, b@y" or "A <a@x>; B <b@y>" in one cell.
 func othersInCell(cell, key string) []string {

@@ -37,3 +37,23 @@ func TestSeveralAddressesOnOneLine(t *testing.T) {
 		})
 	}
 }
+
+// Address cleans one cell or argument as a row's address cell is cleaned,
+// and refuses one that holds several addresses rather than keep the last.
+func TestAddress(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"ann@example.org", "ann@example.org", ""},
+		{" Ada Berg <Ada.Berg@Example.org> ", "ada.berg@example.org", ""},
+		{`"Berg, Ada" <ada@example.org>;`, "ada@example.org", ""},
+		{"<mailto:ada@example.org?subject=hi>,", "ada@example.org", ""},
+		{"ada\u200b@example.org", "ada@example.org", ""},
+		{"Ada <ada@example.org>, Bo <bo@example.org>", "", "holds 2 addresses (ada@example.org, bo@example.org)"},
+		{"ada@example.org; bo@example.org", "", "holds 2 addresses (ada@example.org, bo@example.org)"},
+		{"not an address", "", "white space"},
+	} {
+		got, err := Address(tc.in)
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("Address(%q) = %q, %v; want %q, %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
