@@ -53,8 +53,11 @@ type app struct {
 	// with --quiet, which points io.errOut nowhere.
 	stderr io.Writer
 	quiet  atomic.Bool
-	opts   globalOptions
-	logger *slog.Logger
+	// calling says that calls are in flight which an interrupt lets
+	// finish (apply's), for what the first interrupt prints.
+	calling atomic.Bool
+	opts    globalOptions
+	logger  *slog.Logger
 	// stateDir holds the customers' ledgers and the run locks.
 	stateDir string
 	// configDir is invitectl's configuration folder ("" when there is
@@ -107,7 +110,7 @@ func run(args []string, ios ioStreams) int {
 	finished := make(chan struct{})
 	defer close(finished)
 	if ios.signals != nil {
-		note := "invitectl: interrupted; finishing calls in flight"
+		note := "invitectl: interrupted"
 		if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[annotInterrupt] != "" {
 			note = cmd.Annotations[annotInterrupt]
 		}
@@ -125,6 +128,10 @@ func run(args []string, ios ioStreams) int {
 				again = "press Ctrl-C again"
 			}
 			if !a.quiet.Load() {
+				note := note
+				if a.calling.Load() {
+					note += "; finishing calls in flight"
+				}
 				fmt.Fprintf(ios.errOut, "%s (%s to quit at once)\n", note, again)
 			}
 			cancel()

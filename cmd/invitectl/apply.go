@@ -242,12 +242,14 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		}
 		return progress.Status{Done: done, Total: total, Failed: int(stats.Problems()), Rate: meter.Rate(calls, time.Now()), Count: calls, Note: note, ETA: eta}
 	})
+	a.calling.Store(true)
 	runErr := executor.Apply(ctx, executor.Config{
 		Client: client, Journal: j, Resume: run.Resume, Write: write, Read: read, Retry: retry,
 		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, RetryRejected: f.retryRejected, Logger: a.logger,
 		Ledger: run.Ledger, Source: run.Source, PlanCreated: h.CreatedAt, Moved: moved, SettleDelay: f.settleDelay,
 		Judge: invitations.NewJudge(invitations.Probe(client, invitations.PacedReads(read, retry))), Limit: f.limit,
 	}, run.Items(), &stats)
+	a.calling.Store(false)
 	pr.Stop()
 
 	event := "end"

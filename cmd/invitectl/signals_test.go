@@ -88,6 +88,10 @@ func TestInterruptAtThePrompt(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the prompt did not end on Ctrl-C")
 	}
+	// Nothing was in flight: the note says so much and no more.
+	if got := s.errOut.String(); strings.Contains(got, "calls in flight") || !strings.Contains(got, "invitectl: interrupted (press Ctrl-C again to quit at once)") {
+		t.Errorf("stderr after Ctrl-C at the prompt:\n%s", got)
+	}
 	if _, err := os.Stat(strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"); err == nil {
 		t.Fatal("a journal was created for a plan that was never confirmed")
 	}
@@ -237,7 +241,8 @@ func TestInterruptedApplySaysHowToResume(t *testing.T) {
 	case code := <-done:
 		results := strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"
 		want := "Resume with: invitectl resume " + results + " --endpoint " + endpoint + " --state-dir '" + state + "'\n"
-		if code != exitInterrupted || !strings.Contains(s.errOut.String(), want) {
+		if code != exitInterrupted || !strings.Contains(s.errOut.String(), want) ||
+			!strings.Contains(s.errOut.String(), "invitectl: interrupted; finishing calls in flight (press Ctrl-C again to quit at once)") {
 			t.Fatalf("exit %d, want 130 and %q; stderr:\n%s", code, want, s.errOut.String())
 		}
 	case <-time.After(10 * time.Second):
