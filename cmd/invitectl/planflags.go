@@ -118,7 +118,16 @@ func (a *app) load(ctx context.Context, f *inputFlags, ts oauth2.TokenSource) (*
 			return source.ReadFile(f.input, opts, fn)
 		}
 	}
-	return interruptible(ctx, func() (*source.Loaded, error) { return source.Load(read) })
+	in, err := interruptible(ctx, func() (*source.Loaded, error) { return source.Load(read) })
+	if err != nil {
+		return nil, err
+	}
+	if in.Info().Rows == 0 {
+		// Planning nothing would still list the customer's invitations, and
+		// a header alone is a mistake more often than a wish.
+		return nil, usagef("%s has a header and no addresses under it: nothing to do", in.Info().Path)
+	}
+	return in, nil
 }
 
 // planFlags are the flags of plan and run that shape a plan.
