@@ -218,7 +218,8 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 			return err
 		}
 		if ref.Checked > 0 {
-			fmt.Fprintf(a.io.errOut, "Refreshed %d invitation(s) with %d %s call(s): %d moved since the plan and will be skipped.\n", ref.Checked, ref.Calls, ref.How, len(ref.Moved))
+			fmt.Fprintf(a.io.errOut, "Refreshed %s with %s: %d moved since the plan and will be skipped.\n",
+				nouns(int64(ref.Checked), "invitation", "invitations"), nouns(int64(ref.Calls), ref.How+" call", ref.How+" calls"), len(ref.Moved))
 		}
 		moved = ref.Moved
 	}
@@ -297,7 +298,7 @@ func (a *app) sayLeft(left int64, limit int, results string) {
 	if left <= 0 {
 		return
 	}
-	fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): %s\n", left, limit, a.nextCommand("resume", results, "--limit", strconv.Itoa(limit)))
+	fmt.Fprintf(a.io.errOut, "%s left for the next run (--limit %d): %s\n", nouns(left, "item", "items"), limit, a.nextCommand("resume", results, "--limit", strconv.Itoa(limit)))
 }
 
 // confirm shows what the plan will do and asks on a terminal; without one
@@ -309,8 +310,9 @@ func (a *app) confirm(ctx context.Context, h planner.Header, sum planner.Summary
 	if !a.io.stdinTTY {
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
-	fmt.Fprintf(a.stderr, "Plan %s for customer %s: %d invitation email(s) to send, %d invitation(s) to cancel, %d row(s) with nothing to do.\n",
-		safetext.Terminal(path), safetext.Terminal(h.Customer), sum.Send, sum.Cancel, sum.None)
+	fmt.Fprintf(a.stderr, "Plan %s for customer %s: %s to send, %s to cancel, %s with nothing to do.\n",
+		safetext.Terminal(path), safetext.Terminal(h.Customer), nouns(int64(sum.Send), "invitation email", "invitation emails"),
+		nouns(int64(sum.Cancel), "invitation", "invitations"), nouns(int64(sum.None), "row", "rows"))
 	if limit > 0 && sum.Send+sum.Cancel > limit {
 		fmt.Fprintf(a.stderr, "This run acts on at most %d of them (--limit); the rest wait for the next run.\n", limit)
 	}

@@ -321,11 +321,18 @@ func (a *app) inputAddresses(ctx context.Context, f *inputFlags, ts oauth2.Token
 	if err != nil {
 		return nil, err
 	}
-	if repeated > 0 {
-		fmt.Fprintf(a.io.errOut, "%d repeated address(es) in %s: each is called once\n", repeated, safetext.Terminal(in.Info().Path))
+	path := safetext.Terminal(in.Info().Path)
+	switch {
+	case repeated == 1:
+		fmt.Fprintf(a.io.errOut, "1 address is repeated in %s: it is called once\n", path)
+	case repeated > 1:
+		fmt.Fprintf(a.io.errOut, "%d addresses are repeated in %s: each is called once\n", repeated, path)
 	}
-	if none > 0 {
-		fmt.Fprintf(a.io.errOut, "%d row(s) of %s ask for nothing (No and No): skipped\n", none, safetext.Terminal(in.Info().Path))
+	switch {
+	case none == 1:
+		fmt.Fprintf(a.io.errOut, "1 row of %s asks for nothing (No and No): skipped\n", path)
+	case none > 1:
+		fmt.Fprintf(a.io.errOut, "%d rows of %s ask for nothing (No and No): skipped\n", none, path)
 	}
 	return emails, nil
 }

@@ -151,7 +151,7 @@ func (w *invitationWriter) close() error {
 		w.printf("]\n")
 	case "table":
 		if w.err == nil {
-			fmt.Fprintf(w.a.io.errOut, "%d invitation(s)\n", w.n)
+			fmt.Fprintln(w.a.io.errOut, nouns(int64(w.n), "invitation", "invitations"))
 		}
 	}
 	return w.err

@@ -16,6 +16,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/scope"
 	"github.com/invitectl/invitectl/pkg/source"
 	"github.com/invitectl/invitectl/planner"
@@ -251,7 +252,8 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 		defer checks.Close()
 		cfg.Checks = checks
 		if reused > 0 {
-			fmt.Fprintf(a.io.errOut, "Continuing an interrupted plan of this input: %d answer(s) already paid for are reused (%s).\n", reused, planner.ChecksPath(out))
+			fmt.Fprintf(a.io.errOut, "Continuing an interrupted plan of this input: %s reused (%s).\n",
+				nouns(int64(reused), "answer already paid for is", "answers already paid for are"), safetext.Terminal(planner.ChecksPath(out)))
 		}
 	}
 	var stats planner.Stats

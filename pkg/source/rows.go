@@ -282,8 +282,12 @@ func (b *builder) target(s shape, line int) (t Target, bad bool) {
 	if more := append(othersInCell(cell, key), b.moreAddresses(s)...); t.Reason == "" && len(more) > 0 {
 		// A line pasted from a mail client's To: field, or "a, b" on one
 		// line of a list: read as one row, the others would be lost.
+		others := "1 more address"
+		if len(more) > 1 {
+			others = fmt.Sprintf("%d more addresses", len(more))
+		}
 		t.Reason, t.Detail = ReasonInvalidRow, withNotes(fmt.Sprintf(
-			"this line holds %d more address(es) (%s): put one address per line, or they are not invited", len(more), strings.Join(more, ", ")), notes)
+			"this line holds %s (%s): put one address per line, or they are not invited", others, strings.Join(more, ", ")), notes)
 	}
 	if t.Reason == "" {
 		if first, ok := b.seen.claim(t.Email, t.Row); !ok {

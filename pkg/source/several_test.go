@@ -13,15 +13,15 @@ func TestSeveralAddressesOnOneLine(t *testing.T) {
 	for _, tc := range []struct {
 		file string
 		want []Target
-		more map[int]string // row: an address the detail must name
+		more map[int]string // row: what the detail must say of the other addresses
 	}{
 		{"outlook-to-line.txt", []Target{tg(1, "eva.quinn@example.org", ActionDefault, ReasonInvalidRow, 0)},
-			map[int]string{1: "oskar.quinn@example.org"}},
+			map[int]string{1: "holds 2 more addresses (wen.hansen@example.org, oskar.quinn@example.org)"}},
 		{"two-on-a-line.txt", []Target{
 			tg(1, "ann@example.org", ActionDefault, "", 0),
 			tg(2, "zoe.adams@example.org", ActionDefault, ReasonInvalidRow, 0),
 			tg(3, "cat@example.org", ActionDefault, "", 0),
-		}, map[int]string{2: "bjorn.adams@example.org"}},
+		}, map[int]string{2: "holds 1 more address (bjorn.adams@example.org)"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			got, _, err := readAll(t, filepath.Join("testdata", tc.file), Options{})
