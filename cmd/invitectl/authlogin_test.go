@@ -179,7 +179,8 @@ func TestAuthLoginFailures(t *testing.T) {
 	t.Run("declined", func(t *testing.T) {
 		e := newLoginEnv(t, "")
 		code, _, errOut := e.run("auth", "login", "--client-secret", e.clientFile(t, "installed", loginClient, loginSecret))
-		if code != exitAuth || !strings.Contains(errOut, "declined (access_denied)") {
+		// The default --timeout is said as the flag is written, not 5m0s.
+		if code != exitAuth || !strings.Contains(errOut, "declined (access_denied)") || !strings.Contains(errOut, "Waiting up to 5m for the browser") {
 			t.Errorf("exit %d\n%s", code, errOut)
 		}
 	})
