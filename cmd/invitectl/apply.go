@@ -148,7 +148,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		MaxPlanAge: f.maxPlanAge, Command: command,
 		Confirm: func(r *executor.Run) error {
 			for _, w := range r.Warnings {
-				fmt.Fprintln(a.io.errOut, "warning: "+w)
+				fmt.Fprintln(a.io.errOut, "warning: "+safetext.Terminal(w))
 			}
 			work := r.Work(f.retryRejected)
 			if f.limit > 0 {
