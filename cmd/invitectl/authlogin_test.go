@@ -140,6 +140,10 @@ func TestAuthLogin(t *testing.T) {
 	if code, _, errOut = e.run("--profile", "globex", "auth", "login", "--client-secret", client); code != 0 {
 		t.Fatalf("--profile globex auth login: exit %d, %s", code, errOut)
 	}
+	// The check it suggests is of that profile's login.
+	if !strings.Contains(errOut, "Check it with: invitectl auth check --profile globex\n") {
+		t.Errorf("--profile globex auth login: %s", errOut)
+	}
 	if _, err := os.Stat(filepath.Join(e.s.env["INVITECTL_CONFIG_DIR"], "logins", "globex.json")); err != nil {
 		t.Errorf("globex's login: %v", err)
 	}

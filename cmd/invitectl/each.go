@@ -220,6 +220,9 @@ func perAddress(ctx context.Context, a *app, args []string, o eachOptions, c eac
 	failed := 0
 	for _, e := range emails {
 		r := a.callOne(ctx, client, e, c, g)
+		if r.Outcome == "in_doubt" {
+			r.Detail = "the email may have been sent: check with '" + a.nextCommand("get", e) + "' before sending again"
+		}
 		if r.failed {
 			failed++
 		}
