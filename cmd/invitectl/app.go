@@ -53,8 +53,11 @@ type app struct {
 	// with --quiet, which points io.errOut nowhere.
 	stderr io.Writer
 	quiet  atomic.Bool
-	opts   globalOptions
-	logger *slog.Logger
+	// calling says that calls are in flight which an interrupt lets
+	// finish (apply's), for what the first interrupt prints.
+	calling atomic.Bool
+	opts    globalOptions
+	logger  *slog.Logger
 	// stateDir holds the customers' ledgers and the run locks.
 	stateDir string
 	// configDir is invitectl's configuration folder ("" when there is
@@ -65,6 +68,9 @@ type app struct {
 	// identity is what the last credentials were built from, for the
 	// explanation of an authentication failure.
 	identity auth.Identity
+	// given are the context flags of the command line (givenFlags), which
+	// the commands it tells the user to run next keep.
+	given []string
 	// warned are the warnings printed already: each is printed once.
 	warned map[string]bool
 	// world is the --sandbox world, served at sandboxURL from the first
@@ -91,6 +97,7 @@ const (
 
 // run parses args, runs the command and returns the exit code.
 func run(args []string, ios ioStreams) int {
+	ios.out = &stdoutWriter{w: ios.out}
 	a := &app{io: ios, stderr: ios.errOut, warned: map[string]bool{}}
 	root := newRootCmd(a)
 	root.SetArgs(args)
@@ -103,7 +110,7 @@ func run(args []string, ios ioStreams) int {
 	finished := make(chan struct{})
 	defer close(finished)
 	if ios.signals != nil {
-		note := "invitectl: interrupted; finishing calls in flight"
+		note := "invitectl: interrupted"
 		if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[annotInterrupt] != "" {
 			note = cmd.Annotations[annotInterrupt]
 		}
@@ -121,6 +128,10 @@ func run(args []string, ios ioStreams) int {
 				again = "press Ctrl-C again"
 			}
 			if !a.quiet.Load() {
+				note := note
+				if a.calling.Load() {
+					note += "; finishing calls in flight"
+				}
 				fmt.Fprintf(ios.errOut, "%s (%s to quit at once)\n", note, again)
 			}
 			cancel()
@@ -227,6 +238,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 	if need == "none" {
 		return nil
 	}
+	a.given = givenFlags(cmd)
 	if a.opts.quiet && a.opts.verbose > 0 {
 		return usagef("--quiet and --verbose exclude each other")
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,7 +149,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		MaxPlanAge: f.maxPlanAge, Command: command,
 		Confirm: func(r *executor.Run) error {
 			for _, w := range r.Warnings {
-				fmt.Fprintln(a.io.errOut, "warning: "+w)
+				fmt.Fprintln(a.io.errOut, "warning: "+safetext.Terminal(w))
 			}
 			work := r.Work(f.retryRejected)
 			if f.limit > 0 {
@@ -211,14 +212,15 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	if !f.noRefresh {
 		ref, err := executor.RefreshUpTo(ctx, executor.RefreshConfig{Client: client, Limiter: read, Retry: retry, Listed: h.Listed}, todo, f.limit)
 		if errors.Is(err, executor.ErrInterrupted) {
-			fmt.Fprintf(a.io.errOut, "\nInterrupted before the first call: nothing was sent.\nResume with: invitectl resume %s\n", run.Results)
+			fmt.Fprintf(a.io.errOut, "\nInterrupted before the first call: nothing was sent.\nResume with: %s\n", a.nextCommand("resume", run.Results))
 			return context.Canceled
 		}
 		if err != nil {
 			return err
 		}
 		if ref.Checked > 0 {
-			fmt.Fprintf(a.io.errOut, "Refreshed %d invitation(s) with %d %s call(s): %d moved since the plan and will be skipped.\n", ref.Checked, ref.Calls, ref.How, len(ref.Moved))
+			fmt.Fprintf(a.io.errOut, "Refreshed %s with %s: %d moved since the plan and will be skipped.\n",
+				nouns(int64(ref.Checked), "invitation", "invitations"), nouns(int64(ref.Calls), ref.How+" call", ref.How+" calls"), len(ref.Moved))
 		}
 		moved = ref.Moved
 	}
@@ -242,12 +244,14 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		}
 		return progress.Status{Done: done, Total: total, Failed: int(stats.Problems()), Rate: meter.Rate(calls, time.Now()), Count: calls, Note: note, ETA: eta}
 	})
+	a.calling.Store(true)
 	runErr := executor.Apply(ctx, executor.Config{
 		Client: client, Journal: j, Resume: run.Resume, Write: write, Read: read, Retry: retry,
 		MaxWorkers: f.workers, RetryInDoubt: f.retryInDoubt, RetryRejected: f.retryRejected, Logger: a.logger,
 		Ledger: run.Ledger, Source: run.Source, PlanCreated: h.CreatedAt, Moved: moved, SettleDelay: f.settleDelay,
 		Judge: invitations.NewJudge(invitations.Probe(client, invitations.PacedReads(read, retry))), Limit: f.limit,
 	}, run.Items(), &stats)
+	a.calling.Store(false)
 	pr.Stop()
 
 	event := "end"
@@ -274,23 +278,30 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	}
 	switch {
 	case errors.Is(runErr, executor.ErrInterrupted):
-		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: invitectl resume %s\n", run.Results)
+		fmt.Fprintf(a.io.errOut, "\nInterrupted: calls in flight finished and everything is recorded.\nResume with: %s\n", a.nextCommand("resume", run.Results))
 		return context.Canceled
 	case errors.As(runErr, new(*pace.DailyQuotaError)):
-		return fmt.Errorf("%w\nEverything so far is recorded. Resume then with: invitectl resume %s", quotaHint(runErr), run.Results)
+		return hinted{quotaHint(runErr), "Everything so far is recorded. Resume then with: " + a.nextCommand("resume", run.Results)}
 	case runErr != nil:
 		return runErr
 	case results.NeedAttention > 0: // this run's problems and those earlier runs left
-		if left := stats.Deferred.Load(); left > 0 {
-			fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
-		}
+		a.sayLeft(stats.Deferred.Load(), f.limit, run.Results)
 		return partialError{results.NeedAttention}
 	case stats.Deferred.Load() > 0:
 		left := stats.Deferred.Load()
-		fmt.Fprintf(a.io.errOut, "%d item(s) left for the next run (--limit %d): invitectl resume %s --limit %d\n", left, f.limit, run.Results, f.limit)
+		a.sayLeft(left, f.limit, run.Results)
 		return moreError{int(left)}
 	}
 	return nil
+}
+
+// sayLeft says how many items --limit left for the next run, and the
+// command that takes up the next batch.
+func (a *app) sayLeft(left int64, limit int, results string) {
+	if left <= 0 {
+		return
+	}
+	fmt.Fprintf(a.io.errOut, "%s left for the next run (--limit %d): %s\n", nouns(left, "item", "items"), limit, a.nextCommand("resume", results, "--limit", strconv.Itoa(limit)))
 }
 
 // confirm shows what the plan will do and asks on a terminal; without one
@@ -302,8 +313,9 @@ func (a *app) confirm(ctx context.Context, h planner.Header, sum planner.Summary
 	if !a.io.stdinTTY {
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
-	fmt.Fprintf(a.stderr, "Plan %s for customer %s: %d invitation email(s) to send, %d invitation(s) to cancel, %d row(s) with nothing to do.\n",
-		safetext.Terminal(path), safetext.Terminal(h.Customer), sum.Send, sum.Cancel, sum.None)
+	fmt.Fprintf(a.stderr, "Plan %s for customer %s: %s to send, %s to cancel, %s with nothing to do.\n",
+		safetext.Terminal(path), safetext.Terminal(h.Customer), nouns(int64(sum.Send), "invitation email", "invitation emails"),
+		nouns(int64(sum.Cancel), "invitation", "invitations"), nouns(int64(sum.None), "row", "rows"))
 	if limit > 0 && sum.Send+sum.Cancel > limit {
 		fmt.Fprintf(a.stderr, "This run acts on at most %d of them (--limit); the rest wait for the next run.\n", limit)
 	}
@@ -332,7 +344,9 @@ func (a *app) writeResults(res *report.Results) (report.Summary, error) {
 		return report.Summary{}, err
 	}
 	sum := res.Summarize()
-	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil {
+	// A closed stdout cuts the table, not the run: the journal and the CSV
+	// hold the results, and the exit code still says how the run went.
+	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil && !errors.Is(err, errStdoutClosed) {
 		return sum, err
 	}
 	fmt.Fprintf(a.io.errOut, "Results: %s (journal), %s (CSV)\n", safetext.Terminal(res.Journal), safetext.Terminal(csvPath))

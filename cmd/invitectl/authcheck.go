@@ -84,7 +84,7 @@ func runAuthCheck(ctx context.Context, a *app) error {
 		fmt.Fprintln(out, "read         FAILED")
 		return err
 	}
-	fmt.Fprintf(out, "read         ok (listed %d invitation(s) of customer %s)\n", n, a.opts.customer)
+	fmt.Fprintf(out, "read         ok (listed %s of customer %s)\n", nouns(int64(n), "invitation", "invitations"), a.opts.customer)
 
 	full, err := a.tokenSource(ctx, false)
 	if err != nil {

@@ -91,8 +91,8 @@ func runAuthLogin(ctx context.Context, a *app, o loginOptions) error {
 	if err := auth.SaveLogin(path, login); err != nil {
 		return fmt.Errorf("store the login: %w", err)
 	}
-	fmt.Fprintf(a.io.errOut, "Signed in. The login of profile %s is stored in %s (readable by you only); every command of this profile now acts as you.\nCheck it with: invitectl auth check\n",
-		safetext.Terminal(a.profileName), safetext.Terminal(path))
+	fmt.Fprintf(a.io.errOut, "Signed in. The login of profile %s is stored in %s (readable by you only); every command of this profile now acts as you.\nCheck it with: %s\n",
+		safetext.Terminal(a.profileName), safetext.Terminal(path), a.nextCommand("auth", "check"))
 	return nil
 }
 

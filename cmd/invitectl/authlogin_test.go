@@ -140,6 +140,10 @@ func TestAuthLogin(t *testing.T) {
 	if code, _, errOut = e.run("--profile", "globex", "auth", "login", "--client-secret", client); code != 0 {
 		t.Fatalf("--profile globex auth login: exit %d, %s", code, errOut)
 	}
+	// The check it suggests is of that profile's login.
+	if !strings.Contains(errOut, "Check it with: invitectl auth check --profile globex\n") {
+		t.Errorf("--profile globex auth login: %s", errOut)
+	}
 	if _, err := os.Stat(filepath.Join(e.s.env["INVITECTL_CONFIG_DIR"], "logins", "globex.json")); err != nil {
 		t.Errorf("globex's login: %v", err)
 	}
@@ -179,7 +183,8 @@ func TestAuthLoginFailures(t *testing.T) {
 	t.Run("declined", func(t *testing.T) {
 		e := newLoginEnv(t, "")
 		code, _, errOut := e.run("auth", "login", "--client-secret", e.clientFile(t, "installed", loginClient, loginSecret))
-		if code != exitAuth || !strings.Contains(errOut, "declined (access_denied)") {
+		// The default --timeout is said as the flag is written, not 5m0s.
+		if code != exitAuth || !strings.Contains(errOut, "declined (access_denied)") || !strings.Contains(errOut, "Waiting up to 5m for the browser") {
 			t.Errorf("exit %d\n%s", code, errOut)
 		}
 	})

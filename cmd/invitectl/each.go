@@ -220,6 +220,9 @@ func perAddress(ctx context.Context, a *app, args []string, o eachOptions, c eac
 	failed := 0
 	for _, e := range emails {
 		r := a.callOne(ctx, client, e, c, g)
+		if r.Outcome == "in_doubt" {
+			r.Detail = "the email may have been sent: check with '" + a.nextCommand("get", e) + "' before sending again"
+		}
 		if r.failed {
 			failed++
 		}
@@ -260,7 +263,10 @@ func (a *app) callOne(ctx context.Context, client invitations.Client, email stri
 	return r
 }
 
-// argAddresses are the addresses of the arguments: addresses, or
+// argAddresses are the addresses of the arguments: addresses as people
+// paste them, taken out as the input readers take one out of a cell (from a
+// display name such as 'Ada Berg <ada@example.org>', angle brackets,
+// mailto:, a trailing ; or , and invisible characters: source.Address), or
 // invitations' resource names (customers/C…/userinvitations/ADDRESS, as
 // GAM prints them), whose customer must be --customer's, and gives it when
 // --customer is not set.
@@ -278,9 +284,9 @@ func (a *app) argAddresses(args []string) ([]string, error) {
 			}
 			e = addr
 		}
-		n, err := invitations.NormalizeEmail(e)
+		n, err := source.Address(e)
 		if err != nil {
-			return nil, usagef("argument %d: %v", i+1, err)
+			return nil, usagef("argument %d: invalid address: %v", i+1, err)
 		}
 		emails[i] = n
 	}
@@ -318,11 +324,18 @@ func (a *app) inputAddresses(ctx context.Context, f *inputFlags, ts oauth2.Token
 	if err != nil {
 		return nil, err
 	}
-	if repeated > 0 {
-		fmt.Fprintf(a.io.errOut, "%d repeated address(es) in %s: each is called once\n", repeated, safetext.Terminal(in.Info().Path))
+	path := safetext.Terminal(in.Info().Path)
+	switch {
+	case repeated == 1:
+		fmt.Fprintf(a.io.errOut, "1 address is repeated in %s: it is called once\n", path)
+	case repeated > 1:
+		fmt.Fprintf(a.io.errOut, "%d addresses are repeated in %s: each is called once\n", repeated, path)
 	}
-	if none > 0 {
-		fmt.Fprintf(a.io.errOut, "%d row(s) of %s ask for nothing (No and No): skipped\n", none, safetext.Terminal(in.Info().Path))
+	switch {
+	case none == 1:
+		fmt.Fprintf(a.io.errOut, "1 row of %s asks for nothing (No and No): skipped\n", path)
+	case none > 1:
+		fmt.Fprintf(a.io.errOut, "%d rows of %s ask for nothing (No and No): skipped\n", none, path)
 	}
 	return emails, nil
 }

@@ -175,8 +175,8 @@ func runEmulator(ctx context.Context, a *app, o emulatorOptions) error {
 	url := "http://" + l.Addr().String()
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintln(a.io.out, url)
-	fmt.Fprintf(a.io.errOut, "emulator serving customer %s with %d accounts at %s (Ctrl-C to stop)\n  export INVITECTL_ENDPOINT=%s INVITECTL_CUSTOMER=%s\n",
-		world.Customer, len(world.Users), url, url, world.Customer)
+	fmt.Fprintf(a.io.errOut, "emulator serving customer %s with %s at %s (Ctrl-C to stop)\n  export INVITECTL_ENDPOINT=%s INVITECTL_CUSTOMER=%s\n",
+		world.Customer, nouns(int64(len(world.Users)), "account", "accounts"), url, url, world.Customer)
 	if o.cfg.Auth.Require {
 		fmt.Fprintf(a.io.errOut, "  tokens required; token endpoint %s/token:\n  export INVITECTL_AUTH_ENDPOINT=%s\n", url, url)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,9 @@ const (
 	exitAuth        = 4
 	exitMore        = 5
 	exitInterrupted = 130
+	// exitClosedPipe is what shells report for a command that SIGPIPE
+	// ended (128 + 13): its standard output was closed before it was done.
+	exitClosedPipe = 141
 )
 
 // usageError is a mistake in the command line.
@@ -51,13 +55,31 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 // has already been printed.
 type partialError struct{ failed int }
 
-func (e partialError) Error() string { return fmt.Sprintf("%d item(s) failed", e.failed) }
+func (e partialError) Error() string { return nouns(int64(e.failed), "item", "items") + " failed" }
 
 // moreError says that a run with --limit finished its batch and left
 // items for the next run; the command to run has already been printed.
 type moreError struct{ left int }
 
-func (e moreError) Error() string { return fmt.Sprintf("%d item(s) left for the next run", e.left) }
+func (e moreError) Error() string {
+	return nouns(int64(e.left), "item", "items") + " left for the next run"
+}
+
+// hinter is an error that carries advice (auth.Error's fix, the command
+// that resumes a run), which exitCode prints on a line of its own under the
+// error. Error() never holds the advice: an error's text is escaped whole,
+// so a line break in it would print as the two characters \n.
+type hinter interface{ Hint() string }
+
+// hinted is err with advice for the line under it.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e hinted) Error() string { return e.err.Error() }
+func (e hinted) Unwrap() error { return e.err }
+func (e hinted) Hint() string  { return e.hint }
 
 // authError is a credential or permission problem, with the fix.
 type authError struct{ err error }
@@ -81,6 +103,8 @@ func exitCode(err error, stderr io.Writer) int {
 		err = usageError{err} // cobra's own error for a mistyped command
 	}
 	switch {
+	case errors.Is(err, errStdoutClosed):
+		return exitClosedPipe // nobody reads what a message would say
 	case errors.As(err, &partial):
 		return exitPartial
 	case errors.As(err, &more):
@@ -89,17 +113,48 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "invitectl: interrupted")
 		return exitInterrupted
 	case errors.As(err, &usage), errors.As(err, &input):
-		fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+		printError(stderr, err)
 		return exitUsage
 	case errors.As(err, &authErr), (invitations.IsAuth(err) || invitations.IsDenied(err)):
-		fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+		printError(stderr, err)
 		if hint := auth.Explain(err); hint != "" {
 			fmt.Fprintf(stderr, "  %s\n", safetext.Terminal(hint))
 		}
 		return exitAuth
 	}
-	fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+	printError(stderr, err)
 	return exitError
+}
+
+// printError prints err, then the advice it carries on lines of their own,
+// each escaped as one line.
+func printError(stderr io.Writer, err error) {
+	fmt.Fprintf(stderr, "invitectl: %s\n", errorText(err))
+	for _, h := range hints(err) {
+		fmt.Fprintf(stderr, "  %s\n", safetext.Terminal(auth.Scrub(h)))
+	}
+}
+
+// hints are the advice of the errors in err's chain, outermost first.
+func hints(err error) []string {
+	var out []string
+	for err != nil {
+		if h, ok := err.(hinter); ok && h.Hint() != "" {
+			out = append(out, h.Hint())
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				out = append(out, hints(e)...)
+			}
+			return out
+		default:
+			return out
+		}
+	}
+	return out
 }
 
 // errorText is an error as it may be printed: scrubbed of credentials as
@@ -107,4 +162,12 @@ func exitCode(err error, stderr io.Writer) int {
 // (an API message or a file name may hold control characters), on one line.
 func errorText(err error) string {
 	return safetext.Terminal(auth.Scrub(err.Error()))
+}
+
+// nouns is a count and its noun, which agree: "1 row", "0 rows", "2 rows".
+func nouns(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
 }

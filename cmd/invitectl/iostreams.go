@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/term"
@@ -69,6 +71,32 @@ func newSystemIO() ioStreams {
 		},
 		browse: openBrowser,
 	}
+}
+
+// errStdoutClosed is what a write to standard output returns once nobody
+// reads it any more (invitectl list | head -1): the command ends there,
+// quietly, as SIGPIPE would have ended it had invitectl not ignored it to
+// clean up.
+var errStdoutClosed = errors.New("standard output was closed")
+
+// stdoutWriter is standard output as the commands write to it: the first
+// write to a closed pipe fails with errStdoutClosed, and so does every write
+// after it, at once.
+type stdoutWriter struct {
+	w      io.Writer
+	closed atomic.Bool
+}
+
+func (s *stdoutWriter) Write(p []byte) (int, error) {
+	if s.closed.Load() {
+		return 0, errStdoutClosed
+	}
+	n, err := s.w.Write(p)
+	if err != nil && closedPipe(err) {
+		s.closed.Store(true)
+		return n, fmt.Errorf("%w (%w)", errStdoutClosed, err)
+	}
+	return n, err
 }
 
 // colour says whether data on stdout may be coloured: on a terminal that

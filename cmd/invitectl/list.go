@@ -68,17 +68,27 @@ func runList(ctx context.Context, a *app, o listOptions) error {
 	return w.close()
 }
 
-// invitationWriter streams invitations in one of the output formats.
+// invitationWriter streams invitations in one of the output formats. The
+// first failed write (a closed pipe) stops the listing: no more pages are
+// asked for.
 type invitationWriter struct {
 	a       *app
 	format  string
 	csv     *safetext.Writer
 	n       int
 	started bool
+	err     error
 }
 
 func newInvitationWriter(a *app, format string) *invitationWriter {
 	return &invitationWriter{a: a, format: format}
+}
+
+// printf writes to stdout and keeps the first error.
+func (w *invitationWriter) printf(format string, args ...any) {
+	if w.err == nil {
+		_, w.err = fmt.Fprintf(w.a.io.out, format, args...)
+	}
 }
 
 // start writes what comes before the first invitation, once the listing
@@ -88,21 +98,19 @@ func (w *invitationWriter) start() {
 		return
 	}
 	w.started = true
-	a := w.a
 	switch w.format {
 	case "csv":
-		w.csv = safetext.NewWriter(a.io.out) // formula-safe, and read back by plan -i
+		w.csv = safetext.NewWriter(w.a.io.out) // formula-safe, and read back by plan -i
 		_ = w.csv.Write([]string{"email", "state", "mailsSentCount", "updateTime"})
 	case "json":
-		fmt.Fprint(a.io.out, "[")
+		w.printf("[")
 	case "table":
-		fmt.Fprintf(a.io.out, "%-40s %-13s %5s  %s\n", "EMAIL", "STATE", "MAILS", "UPDATED")
+		w.printf("%-40s %-13s %5s  %s\n", "EMAIL", "STATE", "MAILS", "UPDATED")
 	}
 }
 
 func (w *invitationWriter) page(invs []invitations.Invitation) error {
 	w.start()
-	out := w.a.io.out
 	for _, inv := range invs {
 		switch w.format {
 		case "csv":
@@ -118,9 +126,9 @@ func (w *invitationWriter) page(invs []invitations.Invitation) error {
 			if w.n == 0 {
 				sep = "\n  "
 			}
-			fmt.Fprint(out, sep+string(b))
+			w.printf("%s", sep+string(b))
 		default:
-			fmt.Fprintf(out, "%-40s %-13s %5d  %s\n", safetext.Terminal(inv.Email), safetext.Terminal(string(inv.State)),
+			w.printf("%-40s %-13s %5d  %s\n", safetext.Terminal(inv.Email), safetext.Terminal(string(inv.State)),
 				inv.MailsSentCount, formatTime(inv.UpdateTime))
 		}
 		w.n++
@@ -128,21 +136,25 @@ func (w *invitationWriter) page(invs []invitations.Invitation) error {
 	if w.csv != nil {
 		return w.csv.Flush()
 	}
-	return nil
+	return w.err
 }
 
 func (w *invitationWriter) close() error {
 	w.start()
 	switch w.format {
+	case "csv":
+		return w.csv.Flush()
 	case "json":
 		if w.n > 0 {
-			fmt.Fprint(w.a.io.out, "\n")
+			w.printf("\n")
 		}
-		fmt.Fprintln(w.a.io.out, "]")
+		w.printf("]\n")
 	case "table":
-		fmt.Fprintf(w.a.io.errOut, "%d invitation(s)\n", w.n)
+		if w.err == nil {
+			fmt.Fprintln(w.a.io.errOut, nouns(int64(w.n), "invitation", "invitations"))
+		}
 	}
-	return nil
+	return w.err
 }
 
 func formatTime(t time.Time) string {

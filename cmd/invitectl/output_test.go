@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/safetext"
 )
 
@@ -179,4 +181,35 @@ func TestErrorsAreScrubbed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// apply's warnings name the plan as it was given, escaped: a file name is
+// text a terminal must not act on either.
+func TestApplyWarningsAreSafe(t *testing.T) {
+	s := newTestStreams(t)
+	s.emulate(t, emulator.Config{})
+	plan := planned(t, s)
+	b, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Made three days ago, under a name with a terminal command in it.
+	header, rest, _ := strings.Cut(string(b), "\n")
+	var h map[string]any
+	if err := json.Unmarshal([]byte(header), &h); err != nil {
+		t.Fatal(err)
+	}
+	h["createdAt"] = time.Now().Add(-72 * time.Hour).UTC().Format(time.RFC3339)
+	hb, _ := json.Marshal(h)
+	crafted := filepath.Join(filepath.Dir(plan), "\x1b]0;owned\x07plan.jsonl")
+	if err := os.WriteFile(crafted, append(append(hb, '\n'), rest...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.run("apply", crafted, "--yes", "--no-progress"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, s.errOut.String())
+	}
+	if !strings.Contains(s.errOut.String(), `warning: plan `+filepath.Dir(plan)+`/\x1b]0;owned\aplan.jsonl was made`) {
+		t.Errorf("no escaped warning about the plan's age:\n%s", s.errOut.String())
+	}
+	checkTerminalSafe(t, "apply", s.out.String()+s.errOut.String())
 }

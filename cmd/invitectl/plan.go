@@ -60,7 +60,6 @@ func runPlan(ctx context.Context, a *app, o planOptions) error {
 	if err := planner.Render(a.io.out, path, o.format, a.width()); err != nil {
 		return err
 	}
-	p := safetext.Terminal(path)
-	fmt.Fprintf(a.io.errOut, "\nPlan written to %s. Review it, then run: invitectl apply %s\n", p, p)
+	fmt.Fprintf(a.io.errOut, "\nPlan written to %s. Review it, then run: %s\n", safetext.Terminal(path), a.nextCommand("apply", path))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
+	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/scope"
 	"github.com/invitectl/invitectl/pkg/source"
 	"github.com/invitectl/invitectl/planner"
@@ -118,7 +119,16 @@ func (a *app) load(ctx context.Context, f *inputFlags, ts oauth2.TokenSource) (*
 			return source.ReadFile(f.input, opts, fn)
 		}
 	}
-	return interruptible(ctx, func() (*source.Loaded, error) { return source.Load(read) })
+	in, err := interruptible(ctx, func() (*source.Loaded, error) { return source.Load(read) })
+	if err != nil {
+		return nil, err
+	}
+	if in.Info().Rows == 0 {
+		// Planning nothing would still list the customer's invitations, and
+		// a header alone is a mistake more often than a wish.
+		return nil, usagef("%s has a header and no addresses under it: nothing to do", in.Info().Path)
+	}
+	return in, nil
 }
 
 // planFlags are the flags of plan and run that shape a plan.
@@ -189,7 +199,11 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	if out == defaultPlan {
 		out, unique = defaultPlanName(time.Now()), true
 	}
-	if err := checkOutput(out); err != nil {
+	input := p.input
+	if input == stdinArg {
+		input = ""
+	}
+	if err := checkOutput(out, "plan.jsonl", input); err != nil {
 		return "", nil, err
 	}
 	if p.trustList {
@@ -238,7 +252,8 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 		defer checks.Close()
 		cfg.Checks = checks
 		if reused > 0 {
-			fmt.Fprintf(a.io.errOut, "Continuing an interrupted plan of this input: %d answer(s) already paid for are reused (%s).\n", reused, planner.ChecksPath(out))
+			fmt.Fprintf(a.io.errOut, "Continuing an interrupted plan of this input: %s reused (%s).\n",
+				nouns(int64(reused), "answer already paid for is", "answers already paid for are"), safetext.Terminal(planner.ChecksPath(out)))
 		}
 	}
 	var stats planner.Stats
@@ -261,6 +276,7 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	pr.Stop()
 	if err != nil {
 		_ = w.Close()
+		dropEmptyChecks(cfg.Checks, out, a.opts.customer, in.Info().SHA256)
 		return "", nil, quotaHint(err)
 	}
 	if st := pacer.State(); len(st.Quotas) > 0 {
@@ -277,6 +293,25 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	return path, w, nil
 }
 
+// dropEmptyChecks removes the planning journal of a plan that failed (or
+// was interrupted) before any answer was paid for: it holds nothing for the
+// next plan to reuse, and would only be left beside a plan that does not
+// exist. One that holds answers stays, as the next plan's head start.
+func dropEmptyChecks(checks *planner.Checks, out, customer, input string) {
+	if checks == nil {
+		return
+	}
+	_ = checks.Close() // flushes what was paid for
+	again, n, err := planner.OpenChecks(planner.ChecksPath(out), customer, input, checksMaxAge)
+	switch {
+	case err != nil:
+	case n == 0:
+		_ = again.Remove()
+	default:
+		_ = again.Close()
+	}
+}
+
 // checksMaxAge is how long the answers of an interrupted plan are trusted:
 // people accept and accounts change, so a day-old check is asked again.
 const checksMaxAge = 24 * time.Hour
@@ -291,14 +326,16 @@ func defaultPlanName(now time.Time) string {
 	return "invitectl-plan-" + now.UTC().Format("20060102-150405") + ".jsonl"
 }
 
-// checkOutput refuses, before any API call, a plan path that cannot be
-// written: a folder, or a file in a folder that does not exist.
-func checkOutput(out string) error {
+// checkOutput refuses, before anything is read or called, an -o path that
+// cannot or must not be written: a folder, a file in a folder that does not
+// exist, a plan that has a results journal, or one of the files the
+// command reads. example names a file of the kind written, for the message.
+func checkOutput(out, example string, reads ...string) error {
 	if out == "" {
-		return nil // a dry run: a temporary file
+		return nil // stdout, or a dry run's temporary plan
 	}
 	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
-		return usagef("-o %s is a folder: name the plan file, such as %s", out, filepath.Join(out, "plan.jsonl"))
+		return usagef("-o %s is a folder: name the file to write, such as %s", out, filepath.Join(out, example))
 	}
 	dir := filepath.Dir(out)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
@@ -307,7 +344,14 @@ func checkOutput(out string) error {
 	// A plan with a journal is that journal's: replacing it would leave the
 	// journal naming a plan that is gone (its pending items, its columns).
 	if journal := strings.TrimSuffix(out, ".jsonl") + ".results.jsonl"; fileExists(out) && fileExists(journal) {
-		return usagef("-o %s: that plan has a results journal (%s); write the new plan to another file (another -o, or none for a new timestamped name)", out, journal)
+		return usagef("-o %s: that plan has a results journal (%s), which names it; write to another file", out, journal)
+	}
+	if fi, err := os.Stat(out); err == nil {
+		for _, r := range reads {
+			if ri, err := os.Stat(r); err == nil && os.SameFile(fi, ri) {
+				return usagef("-o %s is %s, which this command reads; write to another file", out, r)
+			}
+		}
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func (a *app) confirmPrune(ctx context.Context, h planner.Header, sum planner.Su
 	}
 	p := safetext.Terminal(path)
 	if !a.io.stdinTTY {
-		return usagef("not applying %s: it cancels %d invitation(s) the input does not name (--prune); check the plan, then pass --yes-prune", p, n)
+		return usagef("not applying %s: it cancels %s the input does not name (--prune); check the plan, then pass --yes-prune", p, nouns(int64(n), "invitation", "invitations"))
 	}
 	fmt.Fprintln(a.io.errOut, alarm)
 	fmt.Fprintf(a.io.errOut, "To cancel them, type the number of invitations to cancel (%d): ", n)

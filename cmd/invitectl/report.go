@@ -50,6 +50,9 @@ func runReport(ctx context.Context, a *app, journal string, o reportOptions, toS
 	if err := checkFormat(o.format, "table", "csv", "json"); err != nil {
 		return err
 	}
+	if err := checkOutput(o.output, "results.csv", journal); err != nil {
+		return err
+	}
 	res, err := report.OpenResults(journal)
 	if err != nil {
 		return usageError{err}

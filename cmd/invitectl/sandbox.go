@@ -72,7 +72,7 @@ func (a *app) startSandbox() error {
 	if a.opts.sandboxQuota.On() {
 		quota = ", quota " + a.opts.sandboxQuota.String()
 	}
-	fmt.Fprintf(a.io.errOut, "sandbox: emulated customer %s with %d accounts at %s%s; nothing leaves this machine\n",
-		world.Customer, len(world.Users), a.opts.endpoint, quota)
+	fmt.Fprintf(a.io.errOut, "sandbox: emulated customer %s with %s at %s%s; nothing leaves this machine\n",
+		world.Customer, nouns(int64(len(world.Users)), "account", "accounts"), a.opts.endpoint, quota)
 	return nil
 }

@@ -27,8 +27,7 @@ func sendOne(ctx context.Context, c invitations.Client, email string) outcome {
 	if err != nil {
 		o := failure(email, err)
 		if invitations.IsAmbiguous(err) {
-			o.Outcome = "in_doubt"
-			o.Detail = "the email may have been sent: check with 'invitectl get' before sending again"
+			o.Outcome = "in_doubt" // perAddress says how to check
 		}
 		return o
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -87,6 +88,10 @@ func TestInterruptAtThePrompt(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the prompt did not end on Ctrl-C")
 	}
+	// Nothing was in flight: the note says so much and no more.
+	if got := s.errOut.String(); strings.Contains(got, "calls in flight") || !strings.Contains(got, "invitectl: interrupted (press Ctrl-C again to quit at once)") {
+		t.Errorf("stderr after Ctrl-C at the prompt:\n%s", got)
+	}
 	if _, err := os.Stat(strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"); err == nil {
 		t.Fatal("a journal was created for a plan that was never confirmed")
 	}
@@ -117,8 +122,8 @@ func TestInterruptWhileReadingTheInput(t *testing.T) {
 }
 
 // plan without -o never replaces a plan: a new, timestamped name each time;
-// -o naming a folder, a file in a missing folder, or a plan that has a
-// results journal is refused before any API call.
+// -o naming a folder, a file in a missing folder, a plan that has a results
+// journal, or the campaign itself is refused before any API call.
 func TestPlanNames(t *testing.T) {
 	s := newTestStreams(t)
 	srv := s.emulate(t, emulator.Config{})
@@ -148,7 +153,7 @@ func TestPlanNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, out := range []string{dir, filepath.Join(dir, "missing", "plan.jsonl"), applied} {
+	for _, out := range []string{dir, filepath.Join(dir, "missing", "plan.jsonl"), applied, campaign} {
 		s.errOut.Reset()
 		if code := s.run("plan", campaign, "-o", out, "--no-progress"); code != exitUsage || !strings.Contains(s.errOut.String(), out) {
 			t.Errorf("-o %s: exit %d\n%s", out, code, s.errOut.String())
@@ -156,5 +161,91 @@ func TestPlanNames(t *testing.T) {
 	}
 	if n := srv.State().Calls["list"]; n != lists {
 		t.Fatalf("a refused -o made %d API calls", n-lists)
+	}
+}
+
+// report and status refuse a bad -o before reading anything or calling the
+// API, as plan does: a folder, a file in a missing folder, a plan that has
+// a results journal, or the journal they read.
+func TestReportAndStatusOutputChecks(t *testing.T) {
+	s := newTestStreams(t)
+	srv := s.emulate(t, emulator.Config{})
+	plan := planned(t, s)
+	if code := s.run("apply", plan, "--yes", "--no-progress"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, s.errOut.String())
+	}
+	dir := filepath.Dir(plan)
+	results := strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"
+	journal, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.State().Calls
+	for _, cmd := range []string{"report", "status"} {
+		for _, out := range []string{dir, filepath.Join(dir, "missing", "out.csv"), plan, results} {
+			s.errOut.Reset()
+			s.out.Reset()
+			code := s.run(cmd, results, "--format", "csv", "-o", out, "--no-progress")
+			if code != exitUsage || !strings.Contains(s.errOut.String(), "-o "+out) || s.out.String() != "" {
+				t.Errorf("%s -o %s: exit %d, want 2 naming -o\nstdout %s\nstderr %s", cmd, out, code, s.out.String(), s.errOut.String())
+			}
+			if strings.Contains(s.errOut.String(), "warning") || strings.Contains(s.errOut.String(), "Read ") {
+				t.Errorf("%s -o %s: the journal was read before -o was refused:\n%s", cmd, out, s.errOut.String())
+			}
+		}
+		// Refused before the journal is even opened: the -o is named, not
+		// the missing journal.
+		s.errOut.Reset()
+		if code := s.run(cmd, filepath.Join(dir, "nope.results.jsonl"), "-o", dir); code != exitUsage || !strings.Contains(s.errOut.String(), "is a folder") {
+			t.Errorf("%s of a missing journal -o a folder: exit %d\n%s", cmd, code, s.errOut.String())
+		}
+	}
+	if now := srv.State().Calls; !reflect.DeepEqual(now, calls) {
+		t.Errorf("a refused -o made API calls: %v, then %v", calls, now)
+	}
+	if after, _ := os.ReadFile(results); string(after) != string(journal) {
+		t.Error("the journal changed")
+	}
+	for _, f := range []string{plan, results} {
+		if fi, err := os.Stat(f); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// An interrupted apply prints the command that resumes it with the flags
+// that reach the same API and ledger (here --endpoint and --state-dir, as
+// given, shell-quoted): without them the resume would call Google, and
+// would not see the ledger that keeps the campaign exactly-once.
+func TestInterruptedApplySaysHowToResume(t *testing.T) {
+	s := newTestStreams(t)
+	srv := s.emulate(t, emulator.Config{})
+	plan := planned(t, s)
+	endpoint := s.env["INVITECTL_ENDPOINT"]
+	delete(s.env, "INVITECTL_ENDPOINT")
+	state := filepath.Join(t.TempDir(), "state dir")
+	if err := srv.Set("omar.eriksen@acme-corp.example", emulator.AccountChange{Hold: map[string]emulator.Duration{"send": emulator.Duration(300 * time.Millisecond)}}); err != nil {
+		t.Fatal(err)
+	}
+	sigs, _ := s.interruptible()
+	done := make(chan int, 1)
+	go func() {
+		done <- s.run("--endpoint", endpoint, "--state-dir", state, "apply", plan, "--yes", "--no-progress", "--workers", "1", "--write-qps", "1")
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.State().Held == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sigs <- os.Interrupt
+	select {
+	case code := <-done:
+		results := strings.TrimSuffix(plan, ".jsonl") + ".results.jsonl"
+		want := "Resume with: invitectl resume " + results + " --endpoint " + endpoint + " --state-dir '" + state + "'\n"
+		if code != exitInterrupted || !strings.Contains(s.errOut.String(), want) ||
+			!strings.Contains(s.errOut.String(), "invitectl: interrupted; finishing calls in flight (press Ctrl-C again to quit at once)") {
+			t.Fatalf("exit %d, want 130 and %q; stderr:\n%s", code, want, s.errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the interrupted apply did not end")
 	}
 }

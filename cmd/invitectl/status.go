@@ -72,6 +72,9 @@ func runStatus(ctx context.Context, a *app, journals []string, o statusOptions, 
 	if o.readQPS < 0 {
 		return usagef("--read-qps must not be negative")
 	}
+	if err := checkOutput(o.output, "status.csv", journals...); err != nil {
+		return err
+	}
 	c, err := a.campaign(journals, o.all)
 	if err != nil {
 		return err
@@ -87,7 +90,8 @@ func runStatus(ctx context.Context, a *app, journals []string, o statusOptions, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.io.errOut, "Read %d address(es) with %d list and %d get call(s).\n", c.Len(), reads.Lists, reads.Gets)
+	fmt.Fprintf(a.io.errOut, "Read %s with %s and %s.\n", nouns(int64(c.Len()), "address", "addresses"),
+		nouns(int64(reads.Lists), "list call", "list calls"), nouns(int64(reads.Gets), "get call", "get calls"))
 	if toSheet {
 		return a.writeSheet(ctx, sheetTitle(o.toSheet, "status"), "Status", c.Rows)
 	}

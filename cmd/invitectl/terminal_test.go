@@ -41,7 +41,7 @@ func TestConfirmPrompt(t *testing.T) {
 		want         int
 		stderr       string
 	}{
-		{"yes", "yes\n", true, false, 0, "Apply it? Type yes to continue: "},
+		{"yes", "yes\n", true, false, 0, ": 3 invitation emails to send, 0 invitations to cancel, 0 rows with nothing to do.\nApply it? Type yes to continue: "},
 		{"YES without a newline", " YES", true, false, 0, "Apply it?"},
 		{"no", "no\n", true, false, exitUsage, "not applied: the answer was not yes"},
 		{"y is not yes", "y\n", true, false, exitUsage, "not applied"},

@@ -70,18 +70,24 @@ type Identity struct {
 	Scopes   []string `json:"scopes,omitempty"`
 }
 
-// Error is a setup problem with its fix; the CLI exits 4 on it.
+// Error is a setup problem with its fix; the CLI exits 4 on it. Its
+// message is the problem alone, on one line; the fix comes from Hint, for
+// a printer to put on a line of its own.
 type Error struct {
 	Problem string
 	Fix     string
 	Err     error
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return e.Problem }
+
+// Hint is the fix as it is printed under the problem ("fix: ..."), or ""
+// when there is none.
+func (e *Error) Hint() string {
 	if e.Fix == "" {
-		return e.Problem
+		return ""
 	}
-	return e.Problem + "\n  fix: " + e.Fix
+	return "fix: " + e.Fix
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -278,6 +284,15 @@ func (r refusals) Token() (*oauth2.Token, error) {
 	return nil, &oauth2.RetrieveError{Response: &http.Response{StatusCode: code, Status: m[1] + " " + http.StatusText(code)}, Body: []byte(m[2])}
 }
 
+// ownClient says why a login needs an OAuth client of the administrator's
+// own project: gcloud's shared client is refused the invitations scope.
+const ownClient = "an OAuth client of your own Google Cloud project, of type Desktop app: Google refuses gcloud's shared client the Cloud Identity scopes; see the README"
+
+// noCredentialsFix is what to do when no credentials are found at all, in
+// the order that works for most administrators.
+const noCredentialsFix = "sign in as an administrator with 'invitectl auth login --client-secret CLIENT_SECRET.json' (" + ownClient +
+	"), or pass --credentials KEY.json --subject ADMIN (a service account with domain-wide delegation), or try invitectl without Google with --sandbox"
+
 // adc uses Application Default Credentials: a key file named by
 // GOOGLE_APPLICATION_CREDENTIALS (a service account then acts as Subject),
 // or gcloud's application-default login (the admin's own identity).
@@ -301,10 +316,15 @@ func findADC(ctx context.Context, o Options, scopes []string, subject string, de
 		}
 	}
 	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, id, &Error{Problem: "no credentials: no credential flag, no --endpoint, and no Application Default Credentials (" + err.Error() + ")",
-			Fix: "pass --credentials KEY.json --subject ADMIN, or run 'gcloud auth application-default login' with an administrator account, or use --sandbox to try invitectl without Google",
-			Err: err}
+	switch {
+	case err != nil && !delegate:
+		// Impersonation's caller needs only the cloud-platform scope,
+		// which gcloud's own login may ask for.
+		return nil, id, &Error{Problem: "--impersonate-service-account signs as your own identity, from Application Default Credentials, and there are none (" + err.Error() + ")",
+			Fix: "run 'gcloud auth application-default login', or point GOOGLE_APPLICATION_CREDENTIALS at a key of an identity that may sign for the service account", Err: err}
+	case err != nil:
+		return nil, id, &Error{Problem: "no credentials: no credential flag, no stored login, no --endpoint, and no Application Default Credentials (" + err.Error() + ")",
+			Fix: noCredentialsFix, Err: err}
 	}
 	id.Source = path
 	var f struct {
@@ -319,7 +339,7 @@ func findADC(ctx context.Context, o Options, scopes []string, subject string, de
 	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, b, google.CredentialsType(f.Type), google.CredentialsParams{Scopes: scopes, Subject: subject})
 	if err != nil {
 		return nil, id, &Error{Problem: fmt.Sprintf("Application Default Credentials %s: %v", path, err),
-			Fix: "run 'gcloud auth application-default login' again, or point GOOGLE_APPLICATION_CREDENTIALS at a valid key", Err: err}
+			Fix: "sign in with 'invitectl auth login --client-secret CLIENT_SECRET.json' instead (" + ownClient + "), or point GOOGLE_APPLICATION_CREDENTIALS at a valid service-account key and pass --subject ADMIN", Err: err}
 	}
 	if id.Principal == "" {
 		id.Principal = "the account of 'gcloud auth application-default login'"

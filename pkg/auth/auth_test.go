@@ -73,8 +73,12 @@ func TestSetupErrors(t *testing.T) {
 			}
 			_, _, err := TokenSource(context.Background(), tc.o)
 			var setup *Error
-			if !errors.As(err, &setup) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "fix:") {
+			if !errors.As(err, &setup) || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(setup.Hint(), "fix: ") {
 				t.Fatalf("err = %v, want a setup error with %q and a fix", err, tc.want)
+			}
+			// The message is one line: the fix is printed under it.
+			if strings.ContainsAny(err.Error(), "\r\n") || strings.Contains(err.Error(), "fix:") {
+				t.Fatalf("err = %q, want the problem alone on one line", err)
 			}
 		})
 	}
@@ -140,6 +144,11 @@ func TestExplain(t *testing.T) {
 		{&invitations.Error{HTTPCode: 403, Reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}, "lacks the scope"},
 		{&invitations.Error{HTTPCode: 403, Status: "PERMISSION_DENIED"}, "administrator"},
 		{&invitations.Error{HTTPCode: 401}, "expired or revoked"},
+		// A refused token of gcloud's login is renewed with invitectl's own
+		// login (gcloud's shared client is refused the scope), a key's by
+		// checking the key.
+		{WithIdentity(&invitations.Error{HTTPCode: 401}, Identity{Mode: "adc"}), "sign in with 'invitectl auth login --client-secret CLIENT_SECRET.json'"},
+		{WithIdentity(&invitations.Error{HTTPCode: 401}, Identity{Mode: "key"}), "check that the key was not deleted or disabled"},
 		// What the credentials were changes the advice.
 		{&TokenFailure{Identity: Identity{Mode: "key", ClientID: "1234567890"}, Err: tokenErr("unauthorized_client", "")}, "add client ID 1234567890 (the service account's numeric OAuth2 client ID)"},
 		{&TokenFailure{Identity: Identity{Mode: "impersonation"}, Err: tokenErr("unauthorized_client", "")}, "the service account's client ID (its numeric OAuth2 client ID: IAM & Admin"},
@@ -149,8 +158,8 @@ func TestExplain(t *testing.T) {
 		{WithIdentity(&invitations.Error{HTTPCode: 403, Reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}, Identity{Mode: "login"}), "Your stored login lacks the scope"},
 	}
 	for _, tc := range cases {
-		if got := Explain(tc.err); !strings.Contains(got, tc.want) {
-			t.Errorf("Explain(%v) = %q, want %q", tc.err, got, tc.want)
+		if got := Explain(tc.err); !strings.Contains(got, tc.want) || strings.Contains(got, "gcloud auth application-default login") {
+			t.Errorf("Explain(%v) = %q, want %q and no advice to use gcloud's login", tc.err, got, tc.want)
 		}
 	}
 }

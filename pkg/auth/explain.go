@@ -45,7 +45,7 @@ func identityOf(err error) Identity {
 func Explain(err error) string {
 	var setup *Error
 	if errors.As(err, &setup) {
-		return "" // its message carries the fix
+		return "" // its Hint is the fix
 	}
 	id := identityOf(err)
 	if code, desc, ok := invitations.TokenError(err); ok {
@@ -66,8 +66,10 @@ func Explain(err error) string {
 		return "No credentials were used: with --endpoint (or INVITECTL_ENDPOINT) and no credential flag, invitectl sends no token, as an emulator wants none; this server asks for one. Pass --credentials KEY.json --subject ADMIN, sign in with 'invitectl auth login', or, for an emulator that issues tokens, set INVITECTL_AUTH_ENDPOINT to it."
 	case e.HTTPCode == 401 && id.Mode == "login":
 		return "The access token of your stored login was refused: run 'invitectl auth login' again."
+	case e.HTTPCode == 401 && id.Mode == "key":
+		return "The access token was refused (expired or revoked). Run the command again; if it persists, check that the key was not deleted or disabled (IAM & Admin > Service accounts > the account > Keys)."
 	case e.HTTPCode == 401:
-		return "The access token was refused (expired or revoked). Run the command again; if it persists, check the key (not deleted?) or run 'gcloud auth application-default login' again."
+		return "The access token was refused (expired or revoked). Run the command again; if it persists, sign in with 'invitectl auth login --client-secret CLIENT_SECRET.json' (" + ownClient + "), or pass --credentials KEY.json --subject ADMIN."
 	case e.HTTPCode == 403 && id.Mode == "login":
 		return "Permission denied: check --customer (Admin console > Account > Account settings > Customer ID) and that the account you signed in with is an administrator of that customer with the right to manage users."
 	case e.HTTPCode == 403:

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/invitectl/invitectl/pkg/atomicfile"
+	"github.com/invitectl/invitectl/pkg/duration"
 	"github.com/invitectl/invitectl/pkg/scope"
 )
 
@@ -185,7 +186,7 @@ func Login(ctx context.Context, c LoginConfig) (StoredLogin, error) {
 	} else {
 		notify("Open this address in a browser on this machine to sign in:\n\n  " + authURL + "\n")
 	}
-	notify(fmt.Sprintf("Waiting up to %s for the browser (it answers on %s).", c.Timeout, oc.RedirectURL))
+	notify(fmt.Sprintf("Waiting up to %s for the browser (it answers on %s).", duration.Format(c.Timeout), oc.RedirectURL))
 
 	timer := time.NewTimer(c.Timeout)
 	defer timer.Stop()
@@ -196,7 +197,7 @@ func Login(ctx context.Context, c LoginConfig) (StoredLogin, error) {
 		return StoredLogin{}, ctx.Err()
 	case <-timer.C:
 		return StoredLogin{}, &Error{
-			Problem: fmt.Sprintf("no answer from the browser within %s", c.Timeout),
+			Problem: fmt.Sprintf("no answer from the browser within %s", duration.Format(c.Timeout)),
 			Fix: "if the browser showed \"Error 400: invalid_scope\", this OAuth client may not ask for " + scope.Invitations +
 				": Google refuses it to shared clients such as gcloud's (GAM-team/GAM issues 1351 and 1358); use a client of your own project (" +
 				desktopFix + ") whose OAuth consent screen lists the scope. If it showed another error, fix what it names. Then run 'invitectl auth login' again (--timeout to wait longer)",

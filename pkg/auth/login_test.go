@@ -78,7 +78,8 @@ func TestStoredLogin(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.json")
 	_ = os.WriteFile(bad, []byte(`{"type":"service_account"}`), 0o600)
-	if _, _, err := TokenSource(context.Background(), Options{Login: bad}); err == nil || !strings.Contains(err.Error(), "auth login") {
+	var setup *Error
+	if _, _, err := TokenSource(context.Background(), Options{Login: bad}); !errors.As(err, &setup) || !strings.Contains(setup.Hint(), "auth login") {
 		t.Errorf("a broken login: %v", err)
 	}
 

@@ -661,6 +661,11 @@ func TestParseWorld(t *testing.T) {
 			t.Errorf("%s: err = %v, want an error naming the file", name, err)
 		}
 	}
+	// A duration is said as invitectl writes durations (days), not as Go's -72h0m0s.
+	if _, err := emulator.ParseWorld([]byte(`{"customer":"C1","users":[{"email":"a@example.com","hold":{"send":"-72h"}}]}`), "w.json"); err == nil ||
+		!strings.Contains(err.Error(), "duration -3d is not positive") {
+		t.Errorf("a negative hold: %v", err)
+	}
 	w, err := emulator.ParseWorld([]byte(`{"customer":"C1","users":[{"email":" A@Example.com "}]}`), "w.json")
 	if err != nil || w.Users[0].Email != "a@example.com" || w.Users[0].Kind != "unmanaged" || w.Users[0].State != "NOT_YET_SENT" {
 		t.Fatalf("defaults: %+v, %v", w, err)

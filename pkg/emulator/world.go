@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/invitectl/invitectl/pkg/address"
+	"github.com/invitectl/invitectl/pkg/duration"
 )
 
 // World is the emulator's starting state, as read from a world file.
@@ -113,7 +114,7 @@ func validateHold(m map[string]Duration) error {
 			return fmt.Errorf("hold: unknown method %q (want one of %s)", method, strings.Join(addressMethods, ", "))
 		}
 		if m[method] <= 0 {
-			return fmt.Errorf("hold: %s: duration %v is not positive", method, time.Duration(m[method]))
+			return fmt.Errorf("hold: %s: duration %s is not positive", method, duration.Format(time.Duration(m[method])))
 		}
 	}
 	return nil

@@ -27,6 +27,9 @@ type ExhaustedError struct {
 }
 
 func (e *ExhaustedError) Error() string {
+	if e.Attempts == 1 {
+		return fmt.Sprintf("gave up after 1 attempt: %v", e.Err)
+	}
 	return fmt.Sprintf("gave up after %d attempts: %v", e.Attempts, e.Err)
 }
 

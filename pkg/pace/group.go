@@ -354,12 +354,12 @@ func (g *group) describe(now time.Time) string {
 	}
 	var s string
 	if g.lim.Value > 0 {
-		s = fmt.Sprintf("%d requests per %s", g.lim.Value, unitWords(g.win))
+		s = requests(g.lim.Value) + " per " + unitWords(g.win)
 		if g.lim.Name != "" {
 			s += " (" + g.lim.Name + ")"
 		}
 	} else {
-		s = fmt.Sprintf("about %d requests per %s", max(g.est, g.pace), unitWords(g.win))
+		s = "about " + requests(max(g.est, g.pace)) + " per " + unitWords(g.win)
 	}
 	if g.classes[Read] && g.classes[Write] {
 		s += ", shared by reads and writes"

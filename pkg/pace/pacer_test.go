@@ -610,3 +610,18 @@ func TestRequestsMetricCoversEveryCall(t *testing.T) {
 		}
 	})
 }
+
+// A limit of one request, and a retry budget of one attempt, are said in
+// the singular.
+func TestDescribeOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{ReadQPS: 25, WriteQPS: 10})
+		refuse(t, p.Limiter(Write), perMinute("svc/writes", 1))
+		if got := p.Describe(); !strings.Contains(got, "; 1 request per minute (RequestsPerMinutePerUser) for writes") {
+			t.Errorf("Describe() = %q", got)
+		}
+	})
+	if got := (&ExhaustedError{Attempts: 1, Err: errQuota}).Error(); !strings.HasPrefix(got, "gave up after 1 attempt: ") {
+		t.Errorf("ExhaustedError = %q", got)
+	}
+}

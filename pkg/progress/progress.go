@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/invitectl/invitectl/pkg/duration"
 )
 
 // DefaultWidth is the terminal width assumed when it cannot be read.
@@ -226,12 +228,12 @@ func fields(label string, s Status, elapsed time.Duration, bar bool) parts {
 	}
 	switch {
 	case s.ETA > 0:
-		f.eta = "ETA " + s.ETA.Round(time.Second).String()
+		f.eta = "ETA " + duration.Format(s.ETA.Round(time.Second))
 	case s.Rate > 0 && s.Total > s.Done:
 		eta := time.Duration(float64(s.Total-s.Done) / s.Rate * float64(time.Second))
-		f.eta = "ETA " + eta.Round(time.Second).String()
+		f.eta = "ETA " + duration.Format(eta.Round(time.Second))
 	}
-	f.elapsed = "elapsed " + elapsed.Round(time.Second).String()
+	f.elapsed = "elapsed " + duration.Format(elapsed.Round(time.Second))
 	return f
 }
 

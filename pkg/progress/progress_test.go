@@ -17,6 +17,12 @@ func TestFormat(t *testing.T) {
 	if got := Format("listing", Status{Done: 7}, time.Second, false); got != "listing 7 0.0/s elapsed 1s" {
 		t.Fatalf("no total: %q", got)
 	}
+	// Long durations read as the duration flags are written: days, and no
+	// zero terms ("ETA 1d5h", not "ETA 29h0m0s").
+	got = Format("applying", Status{Done: 1, Total: 100000, ETA: 29 * time.Hour}, 36*time.Hour+90*time.Second, false)
+	if want := "applying 1/100000 (0%) 0.0/s ETA 1d5h elapsed 1d12h1m30s"; got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
 }
 
 type lockedBuffer struct {
@@ -92,9 +98,9 @@ func TestFit(t *testing.T) {
 	}{
 		{200, whole},
 		// The note is cut first, and kept as far as it fits.
-		{120, "applying [=========               ] 4500/12000 (37%) 9.8/s 3 failed ETA 12m45s elapsed 10m0s (calls/s; calls 4523, retr…"},
+		{120, "applying [=========               ] 4500/12000 (37%) 9.8/s 3 failed ETA 12m45s elapsed 10m (calls/s; calls 4523, retrie…"},
 		// Too little room for any of the note: it goes; then the bar.
-		{79, "applying 4500/12000 (37%) 9.8/s 3 failed ETA 12m45s elapsed 10m0s"},
+		{79, "applying 4500/12000 (37%) 9.8/s 3 failed ETA 12m45s elapsed 10m"},
 		// Then the elapsed time, the ETA and the rate.
 		{39, "applying 4500/12000 (37%) 3 failed"},
 		// At last the line itself is cut.

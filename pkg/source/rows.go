@@ -282,8 +282,12 @@ func (b *builder) target(s shape, line int) (t Target, bad bool) {
 	if more := append(othersInCell(cell, key), b.moreAddresses(s)...); t.Reason == "" && len(more) > 0 {
 		// A line pasted from a mail client's To: field, or "a, b" on one
 		// line of a list: read as one row, the others would be lost.
+		others := "1 more address"
+		if len(more) > 1 {
+			others = fmt.Sprintf("%d more addresses", len(more))
+		}
 		t.Reason, t.Detail = ReasonInvalidRow, withNotes(fmt.Sprintf(
-			"this line holds %d more address(es) (%s): put one address per line, or they are not invited", len(more), strings.Join(more, ", ")), notes)
+			"this line holds %s (%s): put one address per line, or they are not invited", others, strings.Join(more, ", ")), notes)
 	}
 	if t.Reason == "" {
 		if first, ok := b.seen.claim(t.Email, t.Row); !ok {
@@ -363,6 +367,20 @@ func (b *builder) moreAddresses(s shape) []string {
 		}
 	}
 	return more
+}
+
+// Address takes the address out of one cell, or one command-line argument,
+// as the readers take it out of a row's address cell: what address.Clean
+// removes (a display name, angle brackets, mailto:, trailing ; or , and
+// invisible characters), then address.Key. Text that holds more than one
+// address ("A <a@x>, B <b@y>") is refused, naming the others, rather than
+// read as the one Clean would keep.
+func Address(cell string) (string, error) {
+	if all := othersInCell(address.Trim(cell), ""); len(all) > 1 {
+		return "", fmt.Errorf("%s holds %d addresses (%s): give one at a time", quoteCell(address.Trim(cell)), len(all), strings.Join(all, ", "))
+	}
+	clean, _ := address.Clean(cell)
+	return address.Key(clean)
 }
 
 // othersInCell lists the addresses of a cell besides key, the one taken
