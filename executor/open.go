@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/invitectl/invitectl/pkg/duration"
 	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
@@ -102,13 +103,13 @@ func Open(cfg OpenConfig) (_ *Run, err error) {
 	age := now().Sub(h.CreatedAt)
 	switch {
 	case age < -futureSkew && cfg.MaxPlanAge > 0:
-		return nil, usagef("plan %s is dated %s, %s in the future: its age cannot be checked against --max-plan-age (is a clock wrong?); plan again", cfg.Plan, h.CreatedAt.Format(time.RFC3339), (-age).Round(time.Minute))
+		return nil, usagef("plan %s is dated %s, %s in the future: its age cannot be checked against --max-plan-age (is a clock wrong?); plan again", cfg.Plan, h.CreatedAt.Format(time.RFC3339), duration.Format((-age).Round(time.Minute)))
 	case age < -futureSkew:
-		r.Warnings = append(r.Warnings, fmt.Sprintf("plan %s is dated %s, %s in the future: a clock is wrong on this machine or on the one that made it", cfg.Plan, h.CreatedAt.Format(time.RFC3339), (-age).Round(time.Minute)))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("plan %s is dated %s, %s in the future: a clock is wrong on this machine or on the one that made it", cfg.Plan, h.CreatedAt.Format(time.RFC3339), duration.Format((-age).Round(time.Minute))))
 	case cfg.MaxPlanAge > 0 && age > cfg.MaxPlanAge:
-		return nil, usagef("plan %s was made %s ago, more than --max-plan-age %s: plan again", cfg.Plan, age.Round(time.Minute), cfg.MaxPlanAge)
+		return nil, usagef("plan %s was made %s ago, more than --max-plan-age %s: plan again", cfg.Plan, duration.Format(age.Round(time.Minute)), duration.Format(cfg.MaxPlanAge))
 	case age > 24*time.Hour:
-		r.Warnings = append(r.Warnings, fmt.Sprintf("plan %s was made %s ago; invitations may have changed since (apply refreshes their states before acting; refuse old plans with --max-plan-age)", cfg.Plan, age.Round(time.Hour)))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("plan %s was made %s ago; invitations may have changed since (apply refreshes their states before acting; refuse old plans with --max-plan-age)", cfg.Plan, duration.Format(age.Round(time.Hour))))
 	}
 	if r.Results == "" {
 		r.Results = strings.TrimSuffix(cfg.Plan, ".jsonl") + ".results.jsonl"

@@ -39,13 +39,13 @@ func TestOpenChecks(t *testing.T) {
 		{name: "fresh", cfg: OpenConfig{Now: at(time.Hour)}},
 		{name: "its customer", cfg: OpenConfig{Customer: customer, Now: at(time.Hour)}},
 		{name: "another customer", cfg: OpenConfig{Customer: "C0other1"}, usage: "is for customer " + customer + ", not C0other1"},
-		{name: "older than --max-plan-age", cfg: OpenConfig{MaxPlanAge: time.Hour, Now: at(2 * time.Hour)}, usage: "more than --max-plan-age 1h0m0s"},
+		{name: "older than --max-plan-age", cfg: OpenConfig{MaxPlanAge: time.Hour, Now: at(2 * time.Hour)}, usage: "more than --max-plan-age 1h"},
 		{name: "within --max-plan-age", cfg: OpenConfig{MaxPlanAge: 2 * time.Hour, Now: at(2 * time.Hour)}},
-		{name: "a day old", cfg: OpenConfig{Now: at(25 * time.Hour)}, warnings: []string{"was made 25h0m0s ago"}},
+		{name: "a day old", cfg: OpenConfig{Now: at(25 * time.Hour)}, warnings: []string{"was made 1d1h ago"}},
 		{name: "exactly a day old", cfg: OpenConfig{Now: at(24 * time.Hour)}},
-		{name: "from the future", cfg: OpenConfig{Now: at(-time.Hour)}, warnings: []string{", 1h0m0s in the future"}},
+		{name: "from the future", cfg: OpenConfig{Now: at(-time.Hour)}, warnings: []string{", 1h in the future"}},
 		{name: "from the near future", cfg: OpenConfig{Now: at(-5 * time.Minute)}},
-		{name: "from the future, with --max-plan-age", cfg: OpenConfig{MaxPlanAge: 48 * time.Hour, Now: at(-time.Hour)}, usage: ", 1h0m0s in the future"},
+		{name: "from the future, with --max-plan-age", cfg: OpenConfig{MaxPlanAge: 48 * time.Hour, Now: at(-time.Hour)}, usage: ", 1h in the future"},
 		{name: "refused at the confirmation", cfg: OpenConfig{Confirm: func(*Run) error { return refuse }}, err: refuse},
 	}
 	for _, tt := range tests {

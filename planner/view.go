@@ -221,8 +221,8 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 	}
 	// The first line names the input, which may be longer than a line:
 	// it is kept whole, to be found and copied.
-	fmt.Fprintf(w, "Plan for customer %s (%s), %d rows of %s, made %s\n",
-		safetext.Terminal(h.Customer), safetext.Terminal(h.APIVersion), h.Source.Rows,
+	fmt.Fprintf(w, "Plan for customer %s (%s), %s of %s, made %s\n",
+		safetext.Terminal(h.Customer), safetext.Terminal(h.APIVersion), count(h.Source.Rows, "row", "rows"),
 		safetext.Terminal(h.Source.Path), h.CreatedAt.Format(time.RFC3339))
 	if h.Source.Format == source.FormatNoHeader {
 		say("The input has no header line: every line, the first included, was read as data.")
@@ -260,7 +260,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		note("%d address(es) have an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.", n)
 	}
 	if n := sum.Reasons["send/"+ReasonNotYetSent]; n > 0 && h.Policy.TrustList {
-		note("%d send(s) to listed NOT_YET_SENT accounts were not checked with isInvitableUser: a send to one that is no longer invitable is refused and emails no one (--check-listed asks first, one call each).", n)
+		note("%s to listed NOT_YET_SENT accounts were not checked with isInvitableUser: a send to one that is no longer invitable is refused and emails no one (--check-listed asks first, one call each).", count(n, "send", "sends"))
 	}
 	if h.ListingStopped > 0 {
 		note("The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.", h.ListingStopped)
@@ -272,7 +272,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		note("%d address(es) were acted on by invitectl in the last %s and the API does not show it yet: not sent again.", n, duration.Format(time.Duration(h.LagWindow)))
 	}
 	if n := sum.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
-		note("%d send(s) go to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.", n)
+		note("%s to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.", count(n, "send goes", "sends go"))
 	}
 	writeLegend(w, sum, width)
 	for i, sec := range sections {
@@ -335,7 +335,7 @@ func itemNote(it Item) string {
 	case it.FirstRow > 0:
 		return fmt.Sprintf("same address as row %d", it.FirstRow)
 	case it.Observed != nil:
-		return fmt.Sprintf("%s, %d mail(s), updated %s", it.Observed.State, it.Observed.MailsSentCount, it.Observed.UpdateTime.Format("2006-01-02"))
+		return fmt.Sprintf("%s, %s, updated %s", it.Observed.State, count(int(it.Observed.MailsSentCount), "mail", "mails"), it.Observed.UpdateTime.Format("2006-01-02"))
 	}
 	return ""
 }
@@ -364,7 +364,7 @@ func describePolicy(p Policy) string {
 		parts = append(parts, "resend after "+duration.Format(time.Duration(p.ResendAfter)))
 	}
 	if p.MaxMails > 0 {
-		parts = append(parts, fmt.Sprintf("at most %d email(s) per address", p.MaxMails))
+		parts = append(parts, "at most "+count(int(p.MaxMails), "email", "emails")+" per address")
 	}
 	if p.ReinviteDeclined {
 		parts = append(parts, "re-invite declined")
@@ -391,7 +391,7 @@ func QuotaLine(h Header, calls int) string {
 	if h.Pace == nil || len(h.Pace.Quotas) == 0 {
 		quota = fmt.Sprintf("%d requests per minute (assumed until Google's first 429 says)", pace.AssumedPerMinute)
 	}
-	line := fmt.Sprintf("Applying: %d call(s) at %s, about %s.", calls, quota, duration.Format(eta))
+	line := fmt.Sprintf("Applying: %s at %s, about %s.", count(calls, "call", "calls"), quota, duration.Format(eta))
 	if eta > time.Hour {
 		line = "!! This campaign takes a while. " + line + " It can be interrupted and resumed at any moment."
 		if help := p.Help(); help != "" {
@@ -399,4 +399,12 @@ func QuotaLine(h Header, calls int) string {
 		}
 	}
 	return line
+}
+
+// count writes n with the noun that agrees with it: "1 row", "2 rows".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

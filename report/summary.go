@@ -27,6 +27,10 @@ type Summary struct {
 	Plan     journal.PlanRef `json:"plan"`
 	// Journal is the journal's path, for the commands the table suggests.
 	Journal string `json:"journal,omitempty"`
+	// NextFlags are words the suggested commands end with, as a shell
+	// reads them (the flags that reach the same API and ledger, such as
+	// --sandbox or --state-dir); the table escapes them for the terminal.
+	NextFlags string `json:"-"`
 	// Items counts the plan items with an outcome; Plan.Items is how many
 	// the plan has. Pending counts calls whose outcome is not recorded (a
 	// run still going, or killed).
@@ -194,6 +198,9 @@ func writeNextSteps(w io.Writer, s Summary, width int) error {
 		j = "RESULTS"
 	}
 	j = safetext.Terminal(j)
+	resume := func(flags string) string {
+		return "invitectl resume " + j + flags + safetext.Terminal(s.NextFlags)
+	}
 	type step struct {
 		label   string
 		n       int
@@ -201,11 +208,11 @@ func writeNextSteps(w io.Writer, s Summary, width int) error {
 		command string
 	}
 	steps := []step{
-		{OutcomePending, s.ByOutcome[OutcomePending], "not taken up yet; go on (in batches with --limit N):", "invitectl resume " + j},
-		{journal.OutcomeInDoubt, s.ByOutcome[journal.OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", "invitectl resume " + j + " --retry-in-doubt"},
-		{journal.OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", "invitectl resume " + j},
+		{OutcomePending, s.ByOutcome[OutcomePending], "not taken up yet; go on (in batches with --limit N):", resume("")},
+		{journal.OutcomeInDoubt, s.ByOutcome[journal.OutcomeInDoubt], "the call may have landed: check with 'invitectl get EMAIL'; then, to send only where nothing landed:", resume(" --retry-in-doubt")},
+		{journal.OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", resume("")},
 		{journal.OutcomeFailed, s.ByOutcome[journal.OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
-		{journal.OutcomeRejected, s.ByOutcome[journal.OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", "invitectl resume " + j + " --retry-rejected"},
+		{journal.OutcomeRejected, s.ByOutcome[journal.OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", resume(" --retry-rejected")},
 	}
 	const start = 2 + 9 + 1 + 5 + 2 // "  in_doubt  12345  "
 	header := false

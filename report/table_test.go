@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,21 @@ Reasons:
 				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+// The commands the table suggests end with the flags that reach the same
+// API and ledger, escaped for the terminal like the rest.
+func TestWriteTableNextFlags(t *testing.T) {
+	s := Summary{Journal: "r.jsonl", Items: 1, ByOutcome: map[string]int{journal.OutcomeRejected: 1},
+		ByOutcomeReason: map[string]int{"rejected/not_yet_sent": 1}, NeedAttention: 1,
+		NextFlags: " --sandbox --state-dir '/tmp/s\x1b[31m'"}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, s, 200); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "invitectl resume r.jsonl --retry-rejected --sandbox --state-dir '/tmp/s") || strings.Contains(out, "\x1b") {
+		t.Errorf("suggested command without its flags, or raw:\n%q", out)
 	}
 }

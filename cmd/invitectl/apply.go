@@ -344,6 +344,7 @@ func (a *app) writeResults(res *report.Results) (report.Summary, error) {
 		return report.Summary{}, err
 	}
 	sum := res.Summarize()
+	sum.NextFlags = a.nextFlags()
 	// A closed stdout cuts the table, not the run: the journal and the CSV
 	// hold the results, and the exit code still says how the run went.
 	if err := report.WriteTable(a.io.out, sum, a.width()); err != nil && !errors.Is(err, errStdoutClosed) {

@@ -64,3 +64,13 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// nextFlags are this command's context flags as words to end a suggested
+// command with (report.Summary.NextFlags): shell-quoted, each after a space.
+func (a *app) nextFlags() string {
+	var b strings.Builder
+	for _, w := range a.given {
+		b.WriteString(" " + shellQuote(w))
+	}
+	return b.String()
+}

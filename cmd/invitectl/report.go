@@ -71,7 +71,9 @@ func runReport(ctx context.Context, a *app, journal string, o reportOptions, toS
 		case "json":
 			return report.WriteJSON(w, res)
 		}
-		return report.WriteTable(w, res.Summarize(), a.width())
+		sum := res.Summarize()
+		sum.NextFlags = a.nextFlags()
+		return report.WriteTable(w, sum, a.width())
 	}
 	return a.output(o.output, write)
 }
