@@ -56,6 +56,9 @@ type Run struct {
 	lock     *ledger.RunLock
 	sourceID string
 	sha      string // the plan's, as the run lock and the journal name it
+	// todo is ToRefresh's answer by retryRejected, worked out once: the
+	// journal it depends on only changes once the run starts.
+	todo map[bool]Todo
 }
 
 // UsageError is a plan or journal that cannot be used as given: the
@@ -244,6 +247,9 @@ func (r *Run) Items() Items { return r.Plan.Each }
 // afresh: not finished by an earlier run (unless retried), and not left
 // pending or in doubt by one (those are settled by reading them back).
 func (r *Run) ToRefresh(retryRejected bool) Todo {
+	if t, ok := r.todo[retryRejected]; ok {
+		return t // the confirmation's count walked the plan already
+	}
 	n := r.Plan.Summary.Send + r.Plan.Summary.Cancel
 	if r.Resume != nil {
 		n -= r.Resume.NumFinal()
@@ -254,6 +260,10 @@ func (r *Run) ToRefresh(retryRejected bool) Todo {
 			out.at = append(out.at, int32(i))
 		}
 	}
+	if r.todo == nil {
+		r.todo = map[bool]Todo{}
+	}
+	r.todo[retryRejected] = out
 	return out
 }
 
@@ -277,14 +287,9 @@ func (r *Run) afresh(i int, retryRejected bool) bool {
 
 // Work is how many send and cancel items this run has to do: those it calls
 // for afresh (ToRefresh) and those an earlier run left pending, which it
-// settles. It counts them without building them.
+// settles.
 func (r *Run) Work(retryRejected bool) int {
-	n := 0
-	for i := range r.Plan.Len() {
-		if r.afresh(i, retryRejected) {
-			n++
-		}
-	}
+	n := r.ToRefresh(retryRejected).Len()
 	if r.Resume != nil {
 		n += len(r.Resume.Pending)
 	}
