@@ -109,15 +109,7 @@ func (r *Results) Rows(fn func([]string) error) error {
 // defused against formula injection (safetext.Formula), reversibly: the CSV
 // reads back as invitectl's input.
 func WriteCSV(w io.Writer, r *Results) error {
-	cw := safetext.NewWriter(w)
-	err := r.Rows(cw.Write)
-	if ferr := cw.Flush(); err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return fmt.Errorf("write csv: %w", err)
-	}
-	return nil
+	return safetext.WriteCSV(w, r.Rows)
 }
 
 // itoa writes zero as an empty cell.

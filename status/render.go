@@ -166,15 +166,7 @@ func (c *Campaign) Rows(fn func([]string) error) error {
 
 // WriteCSV writes Rows, every cell defused against formulas.
 func WriteCSV(w io.Writer, c *Campaign) error {
-	cw := safetext.NewWriter(w)
-	err := c.Rows(cw.Write)
-	if ferr := cw.Flush(); err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return fmt.Errorf("write csv: %w", err)
-	}
-	return nil
+	return safetext.WriteCSV(w, c.Rows)
 }
 
 // WriteJSON writes {"summary": {...}, "items": [...]}, one item per line.

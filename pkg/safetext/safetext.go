@@ -181,3 +181,17 @@ func (w *Writer) Flush() error {
 	w.w.Flush()
 	return w.w.Error()
 }
+
+// WriteCSV writes as CSV the records that rows yields, every cell defused:
+// the error of rows, or else of the writing, wrapped as "write csv".
+func WriteCSV(w io.Writer, rows func(yield func([]string) error) error) error {
+	cw := NewWriter(w)
+	err := rows(cw.Write)
+	if ferr := cw.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return nil
+}
