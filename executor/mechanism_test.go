@@ -803,3 +803,72 @@ func TestInFlightNamesTheJournal(t *testing.T) {
 		t.Errorf("%d conflicts, %d sends", stats.Conflicts.Load(), e.srv.State().Calls["send"])
 	}
 }
+
+// slowSend holds every send for hold before it answers, unless its context
+// ends first.
+type slowSend struct {
+	Client
+	hold    time.Duration
+	started chan struct{}
+}
+
+func (c *slowSend) Send(ctx context.Context, email string) (invitations.Result, error) {
+	close(c.started)
+	select {
+	case <-time.After(c.hold):
+		return c.Client.Send(ctx, email)
+	case <-ctx.Done():
+		return invitations.Result{}, ctx.Err()
+	}
+}
+
+// An interrupt lets the call in flight finish for Drain, 30 s when it is
+// zero: a 20 s send lands and is recorded done under the default, and is cut
+// (and never reaches the server) under a 10 s Drain.
+func TestInterruptDrainsForThirtySecondsByDefault(t *testing.T) {
+	for _, tt := range []struct {
+		drain   time.Duration
+		outcome string
+	}{{0, journal.OutcomeDone}, {10 * time.Second, journal.OutcomeFailed}} {
+		t.Run(tt.drain.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, err := emulator.New(emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}}}, emulator.Config{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ad, err := invitations.New(context.Background(), invitations.Config{Customer: customer, Endpoint: "http://emulator.invalid", Transport: srv.Transport()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join(t.TempDir(), "r.jsonl")
+				j, err := journal.Create(path, journal.Header{Customer: customer})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := &slowSend{Client: ad, hold: 20 * time.Second, started: make(chan struct{})}
+				items := func(fn func(planner.Item) error) error {
+					return fn(planner.Item{Row: 2, Email: "a@example.com", Action: planner.ActionSend, Reason: planner.ReasonNotYetSent})
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				go func() { <-c.started; time.Sleep(time.Second); cancel() }()
+				_ = Apply(ctx, Config{Client: c, Journal: j, Write: pace.NewLimiter(0), Read: pace.NewLimiter(0), Drain: tt.drain,
+					SettleDelay: time.Hour, Retry: pace.Policy{Base: time.Millisecond, MaxAttempts: 1}}, items, new(Stats))
+				if err := j.Close(); err != nil {
+					t.Fatal(err)
+				}
+				st, err := journal.Read(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := st.Final("a@example.com")
+				a, _ := srv.State().Account("a@example.com")
+				if tt.outcome == journal.OutcomeDone && (got.Outcome != journal.OutcomeDone || a.Sends != 1) {
+					t.Errorf("default drain: outcome %q, %d sends; want the call finished and done", got.Outcome, a.Sends)
+				}
+				if tt.outcome != journal.OutcomeDone && (got.Outcome == journal.OutcomeDone || a.Sends != 0) {
+					t.Errorf("10 s drain: outcome %q, %d sends; want the call cut", got.Outcome, a.Sends)
+				}
+			})
+		})
+	}
+}

@@ -95,3 +95,31 @@ func TestRefreshTieGoesToGets(t *testing.T) {
 		t.Errorf("refreshed by %s with %d calls (%v); want one get", ref.How, ref.Calls, e.srv.State().Calls)
 	}
 }
+
+// RefreshUpTo with no limit (n = 0, or n at least the items) refreshes every
+// item; with a limit, only the first n and as many more as moved.
+func TestRefreshUpToLimits(t *testing.T) {
+	w := nysWorld(5)
+	e := newEnv(t, w, emulator.Config{})
+	var items ItemList
+	for i, u := range w.Users {
+		inv, err := e.client.Get(context.Background(), u.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, planner.Item{Row: i + 2, Email: u.Email, Action: planner.ActionSend,
+			Observed: &planner.Observed{State: inv.State, MailsSentCount: inv.MailsSentCount, UpdateTime: inv.UpdateTime}})
+	}
+	if err := e.srv.Act(w.Users[0].Email, emulator.ActSend); err != nil { // moved: one more is refreshed in its place
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ n, checked int }{{0, 5}, {-1, 5}, {5, 5}, {9, 5}, {2, 3}} {
+		ref, err := RefreshUpTo(context.Background(), RefreshConfig{Client: e.client}, items, tt.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref.Checked != tt.checked || len(ref.Moved) != 1 {
+			t.Errorf("n=%d: checked %d, moved %v; want %d checked, 1 moved", tt.n, ref.Checked, ref.Moved, tt.checked)
+		}
+	}
+}
