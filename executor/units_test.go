@@ -2,7 +2,10 @@ package executor
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
@@ -122,4 +125,57 @@ func TestRefreshUpToLimits(t *testing.T) {
 			t.Errorf("n=%d: checked %d, moved %v; want %d checked, 1 moved", tt.n, ref.Checked, ref.Moved, tt.checked)
 		}
 	}
+}
+
+// An item the plan did not see listed (Observed nil) has moved only when it
+// now shows an invitation that was sent; one planned as listed moves with
+// any change of state, mails or updateTime.
+func TestMovedFrom(t *testing.T) {
+	upd := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	planned := &planner.Observed{State: invitations.StateNotYetSent, UpdateTime: upd}
+	tests := []struct {
+		obs   *planner.Observed
+		now   invitations.Invitation
+		moved bool
+	}{
+		{nil, invitations.Invitation{State: invitations.StateNotYetSent}, false},
+		{nil, invitations.Invitation{State: invitations.StateNotYetSent, MailsSentCount: 1}, true},
+		{nil, invitations.Invitation{State: invitations.StateInvited, MailsSentCount: 1}, true},
+		{nil, invitations.Invitation{State: invitations.StateInvited}, true},
+		{planned, invitations.Invitation{State: invitations.StateNotYetSent, UpdateTime: upd}, false},
+		{planned, invitations.Invitation{State: invitations.StateInvited, UpdateTime: upd}, true},
+		{planned, invitations.Invitation{State: invitations.StateNotYetSent, MailsSentCount: 1, UpdateTime: upd}, true},
+		{planned, invitations.Invitation{State: invitations.StateNotYetSent, UpdateTime: upd.Add(time.Second)}, true},
+	}
+	for i, tt := range tests {
+		if _, moved := movedFrom(tt.obs, &tt.now); moved != tt.moved {
+			t.Errorf("case %d: moved %v, want %v", i, moved, tt.moved)
+		}
+	}
+}
+
+// A refresh cut short by the end of its context says so (ErrInterrupted:
+// nothing was called yet); one that fails otherwise says why.
+func TestRefreshInterrupted(t *testing.T) {
+	w := nysWorld(2)
+	e := newEnv(t, w, emulator.Config{})
+	items := ItemList{{Row: 2, Email: w.Users[0].Email, Action: planner.ActionSend}, {Row: 3, Email: w.Users[1].Email, Action: planner.ActionSend}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, listed := range []map[invitations.State]int{nil, {invitations.StateInvited: 1}} {
+		if _, err := Refresh(ctx, RefreshConfig{Client: e.client, Listed: listed}, items); !errors.Is(err, ErrInterrupted) {
+			t.Errorf("listed %v: %v, want ErrInterrupted", listed, err)
+		}
+	}
+	denied := RefreshConfig{Client: failingLister{e.client}, Listed: map[invitations.State]int{invitations.StateInvited: 1}}
+	if _, err := Refresh(context.Background(), denied, items); err == nil || errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "list invitations") {
+		t.Errorf("a failed listing: %v, want its error", err)
+	}
+}
+
+// failingLister is a Reader whose listing is refused.
+type failingLister struct{ Reader }
+
+func (failingLister) List(context.Context, invitations.ListOptions, func([]invitations.Invitation) error) error {
+	return &invitations.Error{Kind: invitations.KindAuth, Method: "list", HTTPCode: 403, Status: "PERMISSION_DENIED"}
 }
