@@ -146,7 +146,8 @@ func TestCloseReportsCloseFailure(t *testing.T) {
 }
 
 // A pruned item (row 0) is keyed by its address whatever its action; an
-// input row's item without a call by its row.
+// input row's item without a call by its row; an acting item by its
+// address in key form, whatever the case or the white space around it.
 func TestItemKey(t *testing.T) {
 	tests := []struct {
 		row           int
@@ -158,6 +159,19 @@ func TestItemKey(t *testing.T) {
 		{7, "Ann@Example.org", "send", "ann@example.org"},
 		{7, "Ann@Example.org", "none", "#7"},
 		{1, "", "none", "#1"},
+		{2, "ann@example.org", "send", "ann@example.org"},
+		{2, "Ann@example.org", "send", "ann@example.org"},
+		{2, "ann@example.orG", "cancel", "ann@example.org"},
+		{2, " ann@example.org", "send", "ann@example.org"},
+		{2, "ann@example.org ", "send", "ann@example.org"},
+		{2, "\tann@example.org\r", "send", "ann@example.org"},
+		{2, "\vann@example.org\f", "send", "ann@example.org"},
+		{2, "\nann@example.org\n", "send", "ann@example.org"},
+		{2, "ann@example.org\u00a0", "send", "ann@example.org"},
+		{2, "Ann@Example.org\u00a0", "send", "ann@example.org"},
+		{2, "not an address", "send", "not an address"},
+		{2, "", "send", ""},
+		{3, "ann@example.org", "none", "#3"},
 	}
 	for _, tt := range tests {
 		if got := ItemKey(tt.row, tt.email, tt.action); got != tt.want {

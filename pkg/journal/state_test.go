@@ -173,35 +173,6 @@ func TestJournalStateAfterClose(t *testing.T) {
 	}
 }
 
-// ItemKey: an acting item by its address in key form, whatever the case
-// or the white space around it; an item without a call by its row.
-func TestItemKeyForms(t *testing.T) {
-	tests := []struct {
-		row           int
-		email, action string
-		want          string
-	}{
-		{2, "ann@example.org", "send", "ann@example.org"},
-		{2, "Ann@example.org", "send", "ann@example.org"},
-		{2, "ann@example.orG", "cancel", "ann@example.org"},
-		{2, " ann@example.org", "send", "ann@example.org"},
-		{2, "ann@example.org ", "send", "ann@example.org"},
-		{2, "\tann@example.org\r", "send", "ann@example.org"},
-		{2, "\vann@example.org\f", "send", "ann@example.org"},
-		{2, "\nann@example.org\n", "send", "ann@example.org"},
-		{2, "ann@example.org\u00a0", "send", "ann@example.org"},
-		{2, "Ann@Example.org\u00a0", "send", "ann@example.org"},
-		{2, "not an address", "send", "not an address"},
-		{2, "", "send", ""},
-		{3, "ann@example.org", "none", "#3"},
-	}
-	for _, tt := range tests {
-		if got := ItemKey(tt.row, tt.email, tt.action); got != tt.want {
-			t.Errorf("ItemKey(%d, %q, %q) = %q, want %q", tt.row, tt.email, tt.action, got, tt.want)
-		}
-	}
-}
-
 // The fast decoder takes exactly the lines a Journal writes and leaves
 // anything else to encoding/json, which reads them the same or refuses
 // them: a repeated key, a bad time, an unknown field, a run's counts.
