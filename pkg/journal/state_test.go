@@ -58,7 +58,7 @@ func TestFinalKeepsEveryOutcomeExactly(t *testing.T) {
 	plain := base("plain@x.org")
 	plain.Row = math.MaxInt32 // the edge of what fits
 	edge := base("edge@x.org")
-	edge.Row, edge.Attempts = 3, math.MinInt32+1
+	edge.Row, edge.Attempts = 3, math.MinInt32
 	recs = append(recs, plain, edge)
 	want[plain.Key()], want[edge.Key()] = plain, edge
 
@@ -90,8 +90,8 @@ func TestFinalPastTheCodes(t *testing.T) {
 		recs[i].Reason = fmt.Sprintf("reason-%06d", i)
 	}
 	st := readBack(t, recs...)
-	if len(st.codes) > math.MaxUint16+1 {
-		t.Errorf("%d codes, more than a uint16 numbers", len(st.codes))
+	if len(st.codes) != math.MaxUint16+1 {
+		t.Errorf("%d codes, want every one a uint16 numbers (%d)", len(st.codes), math.MaxUint16+1)
 	}
 	for _, i := range []int{0, math.MaxUint16 - 3, n - 1} {
 		got, ok := st.Final(recs[i].Key())
@@ -115,11 +115,11 @@ func TestStateCounts(t *testing.T) {
 	interrupted := runEvent(EventInterrupted, 13)
 	interrupted.Pace = p2
 	st := readBack(t,
-		runEvent(EventStart, 1), intent("a@x.org", 2, 1, 2), intent("a@x.org", 2, 2, 2.5), o, end,
-		runEvent(EventStart, 10), intent("b@x.org", 3, 3, 11), o2, interrupted,
+		runEvent(EventStart, 1), intent("a@x.org", 2, 1, 2), intent("a@x.org", 2, 2, 2.5), intent("a@x.org", 2, 3, 2.7), o, end,
+		runEvent(EventStart, 10), intent("b@x.org", 3, 2, 11), o2, interrupted,
 		intent("c@x.org", 4, 1, 14))
-	if st.Records != 10 || st.Intents != 4 || st.Retries != 2 || st.QuotaErrors != 3 || len(st.Pending) != 1 {
-		t.Errorf("records %d, intents %d, retries %d, quota errors %d, pending %d; want 10, 4, 2, 3, 1",
+	if st.Records != 11 || st.Intents != 5 || st.Retries != 3 || st.QuotaErrors != 3 || len(st.Pending) != 1 {
+		t.Errorf("records %d, intents %d, retries %d, quota errors %d, pending %d; want 11, 5, 3, 3, 1",
 			st.Records, st.Intents, st.Retries, st.QuotaErrors, len(st.Pending))
 	}
 	want := []Run{
@@ -158,7 +158,9 @@ func TestJournalStateAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j2.Append(intent("b@x.org", 3, 1, 3), outcome("b@x.org", 3, OutcomeFailed, 4), intent("c@x.org", 4, 1, 5)); err != nil {
+	end := runEvent(EventEnd, 6)
+	end.Pace = &pace.State{}
+	if err := j2.Append(intent("b@x.org", 3, 1, 3), outcome("b@x.org", 3, OutcomeFailed, 4), intent("c@x.org", 4, 1, 5), end); err != nil {
 		t.Fatal(err)
 	}
 	if err := j2.Close(); err != nil {
@@ -168,8 +170,47 @@ func TestJournalStateAfterClose(t *testing.T) {
 	a, okA := st.Final("a@x.org")
 	b, okB := st.Final("b@x.org")
 	_, pending := st.Pending["c@x.org"]
-	if !okA || a.Outcome != OutcomeDone || !okB || b.Outcome != OutcomeFailed || !pending || st.Records != 5 {
+	if !okA || a.Outcome != OutcomeDone || !okB || b.Outcome != OutcomeFailed || !pending || st.Records != 6 {
 		t.Errorf("state after Close: a %+v, b %+v, c pending %v, %d records", a, b, pending, st.Records)
+	}
+	// The run the reopened journal continued is one run, from its first
+	// record to its end; the pace its end learned is kept.
+	if len(st.Runs) != 1 || st.Runs[0].Start != at(1) || st.Runs[0].Last != at(6) || st.Runs[0].Event != EventEnd || st.Pace == nil {
+		t.Errorf("runs %+v, pace %v; want one run from 1 s to its end at 6 s, and its pace", st.Runs, st.Pace)
+	}
+
+	// A journal with no record yet, reopened and appended to.
+	path = journalPath(t)
+	if err := mustCreate(t, path).Close(); err != nil {
+		t.Fatal(err)
+	}
+	j3, _, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j3.Append(intent("d@x.org", 2, 1, 7)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := j3.State(); len(st.Runs) != 1 || st.Runs[0].Start != at(7) || len(st.Pending) != 1 {
+		t.Errorf("runs %+v, pending %v; want one run from the appended intent, and it pending", st.Runs, st.Pending)
+	}
+}
+
+// plainKey takes the fast path exactly for addresses that address.Key
+// would return as they are: ASCII, no upper case, no space at either end.
+func TestPlainKey(t *testing.T) {
+	for s, want := range map[string]bool{
+		"ann@example.org": true, "a.b+c@x-y.example": true, "0@9.example": true,
+		"": false, "Ann@example.org": false, "Zed@example.org": false, "ann@exampleZ.org": false,
+		" ann@example.org": false, "ann@example.org ": false, "\tann@example.org": false, "ann@example.org\r": false,
+		"\nann@example.org": false, "ann@example.org\u00a0": false, "ånn@example.org": false,
+	} {
+		if got := plainKey(s); got != want {
+			t.Errorf("plainKey(%q) = %v, want %v", s, got, want)
+		}
 	}
 }
 
