@@ -181,8 +181,8 @@ func PruneAlarm(h Header, s Summary) (int, string) {
 	if sent > 0 {
 		share = fmt.Sprintf(" (%.0f%%)", 100*float64(n)/float64(sent))
 	}
-	return n, fmt.Sprintf("!! --prune cancels %d of the customer's %d sent invitation(s)%s, every one the input does not name: apply asks you to type %d (or pass --yes-prune)",
-		n, sent, share, n)
+	return n, fmt.Sprintf("!! --prune cancels %d of the customer's %s%s, every one the input does not name: apply asks you to type %d (or pass --yes-prune)",
+		n, count(sent, "sent invitation", "sent invitations"), share, n)
 }
 
 func renderTable(w io.Writer, r *FileReader, width int) error {
@@ -251,16 +251,16 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		}
 	}
 	if sum.CheckFailed > 0 {
-		note("%d address(es) could not be checked (check_failed): plan again to retry them.", sum.CheckFailed)
+		note("%s not be checked (check_failed): plan again to retry them.", count(sum.CheckFailed, "address could", "addresses could"))
 	}
 	if sum.CheckRefused > 0 {
-		note("%d address(es) were refused by the API on their own (check_refused; other calls succeed): see the API's message on each.", sum.CheckRefused)
+		note("%s refused by the API on their own (check_refused; other calls succeed): see the API's message on each.", count(sum.CheckRefused, "address was", "addresses were"))
 	}
 	if n := sum.Reasons["none/"+ReasonInFlight]; n > 0 {
-		note("%d address(es) have an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.", n)
+		note("%s an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.", count(n, "address has", "addresses have"))
 	}
 	if n := sum.Reasons["send/"+ReasonNotYetSent]; n > 0 && h.Policy.TrustList {
-		note("%s to listed NOT_YET_SENT accounts were not checked with isInvitableUser: a send to one that is no longer invitable is refused and emails no one (--check-listed asks first, one call each).", count(n, "send", "sends"))
+		note("%s to listed NOT_YET_SENT accounts that isInvitableUser did not check: a send to one that is no longer invitable is refused and emails no one (--check-listed asks first, one call each).", count(n, "send goes", "sends go"))
 	}
 	if h.ListingStopped > 0 {
 		note("The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.", h.ListingStopped)
@@ -269,7 +269,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		note("%s", line)
 	}
 	if n := sum.Reasons["none/"+ReasonRecentlySent] + sum.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
-		note("%d address(es) were acted on by invitectl in the last %s and the API does not show it yet: not sent again.", n, duration.Format(time.Duration(h.LagWindow)))
+		note("%s acted on by invitectl in the last %s and the API does not show it yet: not sent again.", count(n, "address was", "addresses were"), duration.Format(time.Duration(h.LagWindow)))
 	}
 	if n := sum.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
 		note("%s to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.", count(n, "send goes", "sends go"))
