@@ -84,11 +84,6 @@ type Refreshed struct {
 	Checked int
 }
 
-// sentStates are the states a listing for the refresh asks for: an item
-// planned NOT_YET_SENT (or not listed) that is still NOT_YET_SENT is simply
-// absent from it.
-var sentStates = []invitations.State{invitations.StateInvited, invitations.StateAccepted, invitations.StateDeclined}
-
 // RefreshCost is the number of calls each way of refreshing n items costs:
 // one listing of the sent invitations (one call per 200), or one get per
 // item. listing is -1 when the plan does not say how many there are.
@@ -97,7 +92,7 @@ func RefreshCost(n int, listed map[invitations.State]int) (listing, gets int) {
 		return -1, n
 	}
 	sent := 0
-	for _, st := range sentStates {
+	for _, st := range invitations.SentStates {
 		sent += listed[st]
 	}
 	return max(1, (sent+invitations.MaxPageSize-1)/invitations.MaxPageSize), n
@@ -141,14 +136,9 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items Batch, out *Ref
 		want.Add(e, int32(i), func(v int32) bool { return items.Email(int(v)) == e })
 	}
 	seen := make([]bool, items.Len())
-	opts := invitations.ListOptions{
-		States:   sentStates,
-		PageSize: invitations.MaxPageSize,
-		Pace: func(ctx context.Context, call func(context.Context) error) error {
-			out.Calls++
-			return invitations.PacedReads(cfg.Limiter, cfg.Retry)(ctx, call)
-		},
-	}
+	// An item planned NOT_YET_SENT (or not listed) that is still
+	// NOT_YET_SENT is simply absent from the sent invitations.
+	opts := invitations.SentListing(cfg.Limiter, cfg.Retry, &out.Calls)
 	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
 		for _, inv := range page {
 			i, ok := want.Get(inv.Email, func(v int32) bool { return items.Email(int(v)) == inv.Email })

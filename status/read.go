@@ -39,10 +39,6 @@ type Reads struct {
 	At time.Time `json:"at"`
 }
 
-// sentStates are the states one listing asks for; an address it does not
-// show is NOT_YET_SENT, gone or not visible yet, which a get tells apart.
-var sentStates = []invitations.State{invitations.StateInvited, invitations.StateAccepted, invitations.StateDeclined}
-
 // Read reads the current state of every address with the cheaper of one
 // listing of the sent invitations (priced by the newest plan's counts, as
 // executor.RefreshCost prices a refresh), followed by a get for each address
@@ -75,14 +71,9 @@ func (c *Campaign) Read(ctx context.Context, cfg Config) (Reads, error) {
 // list reads the sent invitations and returns the entries it did not show.
 func (c *Campaign) list(ctx context.Context, cfg Config, reads *Reads) ([]*entry, error) {
 	seen := make(map[*entry]bool, len(c.entries))
-	opts := invitations.ListOptions{
-		States:   sentStates,
-		PageSize: invitations.MaxPageSize,
-		Pace: func(ctx context.Context, call func(context.Context) error) error {
-			reads.Lists++
-			return invitations.PacedReads(cfg.Limiter, cfg.Retry)(ctx, call)
-		},
-	}
+	// An address the listing does not show is NOT_YET_SENT, gone or not
+	// visible yet, which a get tells apart.
+	opts := invitations.SentListing(cfg.Limiter, cfg.Retry, &reads.Lists)
 	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
 		for _, inv := range page {
 			if e := c.byEmail[inv.Email]; e != nil {

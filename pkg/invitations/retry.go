@@ -48,3 +48,21 @@ func PacedReads(l *pace.Limiter, p pace.Policy) func(ctx context.Context, call f
 		return err
 	}
 }
+
+// SentStates are the states of an invitation that was sent: a listing of
+// them leaves out NOT_YET_SENT, which is most of a large tenant.
+var SentStates = []State{StateInvited, StateAccepted, StateDeclined}
+
+// SentListing lists the sent invitations (SentStates) in pages of
+// MaxPageSize, each page's call paced and retried as a read (PacedReads)
+// and counted in *calls.
+func SentListing(l *pace.Limiter, p pace.Policy, calls *int) ListOptions {
+	return ListOptions{
+		States:   SentStates,
+		PageSize: MaxPageSize,
+		Pace: func(ctx context.Context, call func(context.Context) error) error {
+			*calls++
+			return PacedReads(l, p)(ctx, call)
+		},
+	}
+}
