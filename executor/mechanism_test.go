@@ -589,20 +589,29 @@ func (c *timedClient) Get(ctx context.Context, email string) (invitations.Invita
 	return c.Client.Get(ctx, email)
 }
 
+// oneAccount is an emulator of one unmanaged account, a@example.com, and
+// the real client on it, in process (so that it runs inside a synctest
+// bubble).
+func oneAccount(t *testing.T) (*emulator.Server, *invitations.Adapter) {
+	t.Helper()
+	srv, err := emulator.New(emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}}}, emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, err := invitations.New(context.Background(), invitations.Config{Customer: customer, Endpoint: "http://emulator.invalid", Transport: srv.Transport()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, ad
+}
+
 // The defaults, with the clock of a synctest bubble: a zero SettleDelay
 // waits two minutes after the intent before the read-back that may lead to
 // a second call; zero MaxWorkers and Drain still run the plan; no ledger
 // is no guard, not a failure.
 func TestDefaultsSettleTwoMinutes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv, err := emulator.New(emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}}}, emulator.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ad, err := invitations.New(context.Background(), invitations.Config{Customer: customer, Endpoint: "http://emulator.invalid", Transport: srv.Transport()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv, ad := oneAccount(t)
 		inv, err := ad.Get(context.Background(), "a@example.com")
 		if err != nil {
 			t.Fatal(err)
@@ -832,14 +841,7 @@ func TestInterruptDrainsForThirtySecondsByDefault(t *testing.T) {
 	}{{0, journal.OutcomeDone}, {10 * time.Second, journal.OutcomeFailed}} {
 		t.Run(tt.drain.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				srv, err := emulator.New(emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}}}, emulator.Config{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ad, err := invitations.New(context.Background(), invitations.Config{Customer: customer, Endpoint: "http://emulator.invalid", Transport: srv.Transport()})
-				if err != nil {
-					t.Fatal(err)
-				}
+				srv, ad := oneAccount(t)
 				path := filepath.Join(t.TempDir(), "r.jsonl")
 				j, err := journal.Create(path, journal.Header{Customer: customer})
 				if err != nil {
