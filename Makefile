@@ -48,7 +48,7 @@ bench: deps
 
 # Mutation testing of the code that keeps invitectl exactly-once: gremlins
 # makes one small bug at a time (a flipped condition, a changed operator)
-# and runs the package's tests, which must fail. Slow (about an hour on two
+# and runs the package's tests, which must fail. Slow (hours on two
 # cores) and not part of `make test`; docs/BENCHMARKS.md records the
 # efficacy. -count=1 stops `go test` from answering from its cache, which
 # would make gremlins time its runs (and so its timeouts) on a cached run.

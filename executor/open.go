@@ -250,11 +250,8 @@ func (r *Run) ToRefresh(retryRejected bool) Todo {
 	if t, ok := r.todo[retryRejected]; ok {
 		return t // the confirmation's count walked the plan already
 	}
-	n := r.Plan.Summary.Send + r.Plan.Summary.Cancel
-	if r.Resume != nil {
-		n -= r.Resume.NumFinal()
-	}
-	out := Todo{plan: r.Plan, at: make([]int32, 0, max(n, 0))}
+	// At most every send and cancel: 4 bytes each.
+	out := Todo{plan: r.Plan, at: make([]int32, 0, r.Plan.Summary.Send+r.Plan.Summary.Cancel)}
 	for i := range r.Plan.Len() {
 		if r.afresh(i, retryRejected) {
 			out.at = append(out.at, int32(i))

@@ -306,7 +306,7 @@ func (it Item) validate() error {
 
 // Loaded is a whole plan, read once and verified, holding what apply needs
 // of each item (its row, address, action, reason and observed invitation)
-// in about 72 bytes and its address, with no pointer for the garbage
+// in about 80 bytes and its address, with no pointer for the garbage
 // collector to scan: a plan of a million items takes about 100 MB.
 type Loaded struct {
 	Header Header

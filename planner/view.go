@@ -16,6 +16,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/source"
 	"github.com/invitectl/invitectl/pkg/table"
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 // PreviewRows is how many items of each section the table view shows.
@@ -182,7 +183,7 @@ func PruneAlarm(h Header, s Summary) (int, string) {
 		share = fmt.Sprintf(" (%.0f%%)", 100*float64(n)/float64(sent))
 	}
 	return n, fmt.Sprintf("!! --prune cancels %d of the customer's %s%s, every one the input does not name: apply asks you to type %d (or pass --yes-prune)",
-		n, count(sent, "sent invitation", "sent invitations"), share, n)
+		n, words.Count(sent, "sent invitation", "sent invitations"), share, n)
 }
 
 func renderTable(w io.Writer, r *FileReader, width int) error {
@@ -222,7 +223,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 	// The first line names the input, which may be longer than a line:
 	// it is kept whole, to be found and copied.
 	fmt.Fprintf(w, "Plan for customer %s (%s), %s of %s, made %s\n",
-		safetext.Terminal(h.Customer), safetext.Terminal(h.APIVersion), count(h.Source.Rows, "row", "rows"),
+		safetext.Terminal(h.Customer), safetext.Terminal(h.APIVersion), words.Count(h.Source.Rows, "row", "rows"),
 		safetext.Terminal(h.Source.Path), h.CreatedAt.Format(time.RFC3339))
 	if h.Source.Format == source.FormatNoHeader {
 		say("The input has no header line: every line, the first included, was read as data.")
@@ -251,16 +252,16 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		}
 	}
 	if sum.CheckFailed > 0 {
-		note("%s not be checked (check_failed): plan again to retry them.", count(sum.CheckFailed, "address could", "addresses could"))
+		note("%s not be checked (check_failed): plan again to retry them.", words.Count(sum.CheckFailed, "address could", "addresses could"))
 	}
 	if sum.CheckRefused > 0 {
-		note("%s refused by the API on their own (check_refused; other calls succeed): see the API's message on each.", count(sum.CheckRefused, "address was", "addresses were"))
+		note("%s refused by the API on their own (check_refused; other calls succeed): see the API's message on each.", words.Count(sum.CheckRefused, "address was", "addresses were"))
 	}
 	if n := sum.Reasons["none/"+ReasonInFlight]; n > 0 {
-		note("%s an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.", count(n, "address has", "addresses have"))
+		note("%s an invitectl call with no outcome yet (in_flight): resume the journal named on each, then plan again.", words.Count(n, "address has", "addresses have"))
 	}
 	if n := sum.Reasons["send/"+ReasonNotYetSent]; n > 0 && h.Policy.TrustList {
-		note("%s to listed NOT_YET_SENT accounts that isInvitableUser did not check: a send to one that is no longer invitable is refused and emails no one (--check-listed asks first, one call each).", count(n, "send goes", "sends go"))
+		note("%s to listed NOT_YET_SENT accounts that isInvitableUser did not check: a send to one that is no longer invitable is refused and emails no one (--check-listed asks first, one call each).", words.Count(n, "send goes", "sends go"))
 	}
 	if h.ListingStopped > 0 {
 		note("The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.", h.ListingStopped)
@@ -269,10 +270,10 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		note("%s", line)
 	}
 	if n := sum.Reasons["none/"+ReasonRecentlySent] + sum.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
-		note("%s acted on by invitectl in the last %s and the API does not show it yet: not sent again.", count(n, "address was", "addresses were"), duration.Format(time.Duration(h.LagWindow)))
+		note("%s acted on by invitectl in the last %s and the API does not show it yet: not sent again.", words.Count(n, "address was", "addresses were"), duration.Format(time.Duration(h.LagWindow)))
 	}
 	if n := sum.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
-		note("%s to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.", count(n, "send goes", "sends go"))
+		note("%s to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.", words.Count(n, "send goes", "sends go"))
 	}
 	writeLegend(w, sum, width)
 	for i, sec := range sections {
@@ -335,7 +336,7 @@ func itemNote(it Item) string {
 	case it.FirstRow > 0:
 		return fmt.Sprintf("same address as row %d", it.FirstRow)
 	case it.Observed != nil:
-		return fmt.Sprintf("%s, %s, updated %s", it.Observed.State, count(int(it.Observed.MailsSentCount), "mail", "mails"), it.Observed.UpdateTime.Format("2006-01-02"))
+		return fmt.Sprintf("%s, %s, updated %s", it.Observed.State, words.Count(int(it.Observed.MailsSentCount), "mail", "mails"), it.Observed.UpdateTime.Format("2006-01-02"))
 	}
 	return ""
 }
@@ -364,7 +365,7 @@ func describePolicy(p Policy) string {
 		parts = append(parts, "resend after "+duration.Format(time.Duration(p.ResendAfter)))
 	}
 	if p.MaxMails > 0 {
-		parts = append(parts, "at most "+count(int(p.MaxMails), "email", "emails")+" per address")
+		parts = append(parts, "at most "+words.Count(int(p.MaxMails), "email", "emails")+" per address")
 	}
 	if p.ReinviteDeclined {
 		parts = append(parts, "re-invite declined")
@@ -391,7 +392,7 @@ func QuotaLine(h Header, calls int) string {
 	if h.Pace == nil || len(h.Pace.Quotas) == 0 {
 		quota = fmt.Sprintf("%d requests per minute (assumed until Google's first 429 says)", pace.AssumedPerMinute)
 	}
-	line := fmt.Sprintf("Applying: %s at %s, about %s.", count(calls, "call", "calls"), quota, duration.Format(eta))
+	line := fmt.Sprintf("Applying: %s at %s, about %s.", words.Count(calls, "call", "calls"), quota, duration.Format(eta))
 	if eta > time.Hour {
 		line = "!! This campaign takes a while. " + line + " It can be interrupted and resumed at any moment."
 		if help := p.Help(); help != "" {
@@ -399,12 +400,4 @@ func QuotaLine(h Header, calls int) string {
 		}
 	}
 	return line
-}
-
-// count writes n with the noun that agrees with it: "1 row", "2 rows".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -1,11 +1,7 @@
 package report
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/planner"
@@ -28,7 +24,9 @@ type Results struct {
 	// Warning says why the plan is not used (gone, or changed since the
 	// journal was made), "" when it is.
 	Warning string
-	plan    string
+	// PlanHeader is the plan's header when the plan is used (HasPlan).
+	PlanHeader planner.Header
+	plan       string
 }
 
 // OpenResults reads the journal at path and checks its plan: the file the
@@ -49,21 +47,15 @@ func ResultsOf(st *journal.State, path string) *Results {
 	r := FromState(st)
 	r.Journal = path
 	p := st.Header.Plan
-	sum, err := fileSHA256(p.Path)
+	// One pass for the header and the hash: a large plan is read once here.
+	hdr, sum, err := planner.Peek(p.Path)
 	switch {
 	case err != nil:
 		r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, err, st.NumFinal())
 	case sum != p.SHA256:
 		r.Warning = fmt.Sprintf("the plan %s has changed since the journal was made (planned again, or edited): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, st.NumFinal())
 	default:
-		pr, err := planner.OpenFile(p.Path)
-		if err != nil {
-			r.Warning = fmt.Sprintf("the plan %s cannot be read (%v): the results list the %d item(s) the journal records", p.Path, err, st.NumFinal())
-			break
-		}
-		r.Columns = pr.Header.Columns
-		_ = pr.Close()
-		r.plan = p.Path
+		r.Columns, r.PlanHeader, r.plan = hdr.Columns, hdr, p.Path
 	}
 	return r
 }
@@ -74,19 +66,6 @@ func FromState(st *journal.State) *Results { return &Results{State: st} }
 // HasPlan reports whether the items come from the plan (every item, pending
 // ones included) rather than from the journal alone.
 func (r *Results) HasPlan() bool { return r.plan != "" }
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 // Each calls fn with every item: with the plan, every plan item in plan
 // order, its last outcome or pending, and its columns, streamed from the

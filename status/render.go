@@ -11,6 +11,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/table"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
 )
@@ -177,14 +178,6 @@ func WriteJSON(w io.Writer, c *Campaign) error {
 // MaxTableRows bounds the rows the table shows; the CSV has them all.
 const MaxTableRows = 1000
 
-// count is n and its noun, which agree: "1 address", "2 addresses".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 // funnelLabels are the funnel's lines, as an administrator reads them.
 var funnelLabels = map[string]string{Accepted: "ACCEPTED", Declined: "DECLINED", Invited: "still INVITED",
 	NotYetSent: "NOT_YET_SENT", Gone: "gone", Unknown: "unknown"}
@@ -197,11 +190,11 @@ func WriteTable(w io.Writer, c *Campaign, width int) error {
 	}
 	s := c.Summarize()
 	r := s.Reads
-	how := count(r.Gets, "get call", "get calls")
+	how := words.Count(r.Gets, "get call", "get calls")
 	if r.Lists > 0 {
-		how = count(r.Lists, "list call", "list calls") + " and " + how
+		how = words.Count(r.Lists, "list call", "list calls") + " and " + how
 	}
-	fmt.Fprintf(w, "Status of %s from %s\n", count(s.Addresses, "address", "addresses"), safetext.Terminal(c.Names()))
+	fmt.Fprintf(w, "Status of %s from %s\n", words.Count(s.Addresses, "address", "addresses"), safetext.Terminal(c.Names()))
 	fmt.Fprintf(w, "read %s with %s\n\n", r.At.Format(time.RFC3339), how)
 	tb := table.Table{Width: width, Indent: "  "}
 	tb.Row("sent", strconv.Itoa(s.Sent), fmt.Sprintf("%5.1f%%", s.Percent["sent"]), "the campaign's send reached them")

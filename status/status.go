@@ -51,7 +51,7 @@ func Explain(state string) string {
 	case Gone:
 		return "managed now, renamed or deleted: the API no longer shows it"
 	case Unknown:
-		return "not visible yet (new accounts lag up to 72h), or the read failed"
+		return "not visible yet (new accounts lag up to 48 hours), or the read failed"
 	}
 	return ""
 }
@@ -149,13 +149,8 @@ func FromJournals(paths []string) (*Campaign, error) {
 				c.Columns = append(c.Columns, col)
 			}
 		}
-		if res.HasPlan() {
-			if pr, err := planner.OpenFile(res.State.Header.Plan.Path); err == nil {
-				if h := pr.Header; h.Listed != nil && !h.CreatedAt.Before(newest) {
-					c.Listed, newest = h.Listed, h.CreatedAt
-				}
-				_ = pr.Close()
-			}
+		if h := res.PlanHeader; res.HasPlan() && h.Listed != nil && !h.CreatedAt.Before(newest) {
+			c.Listed, newest = h.Listed, h.CreatedAt
 		}
 		err = res.Each(func(it report.Item) error {
 			if it.Action != string(planner.ActionSend) && it.Action != string(planner.ActionCancel) {

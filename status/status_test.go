@@ -215,12 +215,3 @@ func TestFromLedger(t *testing.T) {
 		t.Errorf("rows %q", got)
 	}
 }
-
-// The table's counts agree with their nouns.
-func TestCountWords(t *testing.T) {
-	for n, want := range map[int]string{0: "0 addresses", 1: "1 address", 2: "2 addresses"} {
-		if got := count(n, "address", "addresses"); got != want {
-			t.Errorf("count(%d) = %q, want %q", n, got, want)
-		}
-	}
-}

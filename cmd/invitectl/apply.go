@@ -20,6 +20,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/progress"
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/planner"
 	"github.com/invitectl/invitectl/report"
 )
@@ -220,7 +221,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 		}
 		if ref.Checked > 0 {
 			fmt.Fprintf(a.io.errOut, "Refreshed %s with %s: %d moved since the plan and will be skipped.\n",
-				nouns(int64(ref.Checked), "invitation", "invitations"), nouns(int64(ref.Calls), ref.How+" call", ref.How+" calls"), len(ref.Moved))
+				words.Count(int64(ref.Checked), "invitation", "invitations"), words.Count(int64(ref.Calls), ref.How+" call", ref.How+" calls"), len(ref.Moved))
 		}
 		moved = ref.Moved
 	}
@@ -301,7 +302,7 @@ func (a *app) sayLeft(left int64, limit int, results string) {
 	if left <= 0 {
 		return
 	}
-	fmt.Fprintf(a.io.errOut, "%s left for the next run (--limit %d): %s\n", nouns(left, "item", "items"), limit, a.nextCommand("resume", results, "--limit", strconv.Itoa(limit)))
+	fmt.Fprintf(a.io.errOut, "%s left for the next run (--limit %d): %s\n", words.Count(left, "item", "items"), limit, a.nextCommand("resume", results, "--limit", strconv.Itoa(limit)))
 }
 
 // confirm shows what the plan will do and asks on a terminal; without one
@@ -314,8 +315,8 @@ func (a *app) confirm(ctx context.Context, h planner.Header, sum planner.Summary
 		return usagef("not applying %s without confirmation: there is no terminal to ask on; pass --yes", path)
 	}
 	fmt.Fprintf(a.stderr, "Plan %s for customer %s: %s to send, %s to cancel, %s with nothing to do.\n",
-		safetext.Terminal(path), safetext.Terminal(h.Customer), nouns(int64(sum.Send), "invitation email", "invitation emails"),
-		nouns(int64(sum.Cancel), "invitation", "invitations"), nouns(int64(sum.None), "row", "rows"))
+		safetext.Terminal(path), safetext.Terminal(h.Customer), words.Count(int64(sum.Send), "invitation email", "invitation emails"),
+		words.Count(int64(sum.Cancel), "invitation", "invitations"), words.Count(int64(sum.None), "row", "rows"))
 	if limit > 0 && sum.Send+sum.Cancel > limit {
 		fmt.Fprintf(a.stderr, "This run acts on at most %d of them (--limit); the rest wait for the next run.\n", limit)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/scope"
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 func newAuthCmd(a *app) *cobra.Command {
@@ -84,7 +85,7 @@ func runAuthCheck(ctx context.Context, a *app) error {
 		fmt.Fprintln(out, "read         FAILED")
 		return err
 	}
-	fmt.Fprintf(out, "read         ok (listed %s of customer %s)\n", nouns(int64(n), "invitation", "invitations"), a.opts.customer)
+	fmt.Fprintf(out, "read         ok (listed %s of customer %s)\n", words.Count(int64(n), "invitation", "invitations"), a.opts.customer)
 
 	full, err := a.tokenSource(ctx, false)
 	if err != nil {

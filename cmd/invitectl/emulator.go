@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/samples"
 )
 
@@ -176,7 +177,7 @@ func runEmulator(ctx context.Context, a *app, o emulatorOptions) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintln(a.io.out, url)
 	fmt.Fprintf(a.io.errOut, "emulator serving customer %s with %s at %s (Ctrl-C to stop)\n  export INVITECTL_ENDPOINT=%s INVITECTL_CUSTOMER=%s\n",
-		world.Customer, nouns(int64(len(world.Users)), "account", "accounts"), url, url, world.Customer)
+		world.Customer, words.Count(int64(len(world.Users)), "account", "accounts"), url, url, world.Customer)
 	if o.cfg.Auth.Require {
 		fmt.Fprintf(a.io.errOut, "  tokens required; token endpoint %s/token:\n  export INVITECTL_AUTH_ENDPOINT=%s\n", url, url)
 	}

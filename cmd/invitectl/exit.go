@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/source"
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 // Exit codes, decided here and nowhere else.
@@ -55,14 +55,16 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 // has already been printed.
 type partialError struct{ failed int }
 
-func (e partialError) Error() string { return nouns(int64(e.failed), "item", "items") + " failed" }
+func (e partialError) Error() string {
+	return words.Count(int64(e.failed), "item", "items") + " failed"
+}
 
 // moreError says that a run with --limit finished its batch and left
 // items for the next run; the command to run has already been printed.
 type moreError struct{ left int }
 
 func (e moreError) Error() string {
-	return nouns(int64(e.left), "item", "items") + " left for the next run"
+	return words.Count(int64(e.left), "item", "items") + " left for the next run"
 }
 
 // hinter is an error that carries advice (auth.Error's fix, the command
@@ -162,12 +164,4 @@ func hints(err error) []string {
 // (an API message or a file name may hold control characters), on one line.
 func errorText(err error) string {
 	return safetext.Terminal(auth.Scrub(err.Error()))
-}
-
-// nouns is a count and its noun, which agree: "1 row", "0 rows", "2 rows".
-func nouns(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.FormatInt(n, 10) + " " + many
 }

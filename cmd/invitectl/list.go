@@ -11,6 +11,7 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 type listOptions struct {
@@ -151,7 +152,7 @@ func (w *invitationWriter) close() error {
 		w.printf("]\n")
 	case "table":
 		if w.err == nil {
-			fmt.Fprintln(w.a.io.errOut, nouns(int64(w.n), "invitation", "invitations"))
+			fmt.Fprintln(w.a.io.errOut, words.Count(int64(w.n), "invitation", "invitations"))
 		}
 	}
 	return w.err

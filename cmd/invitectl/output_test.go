@@ -109,6 +109,9 @@ func TestOutputsAreSafe(t *testing.T) {
 		}
 		checkTerminalSafe(t, cmd, out+errOut)
 		code, out, errOut = runCLI(t, env, cmd, "--format", "json", "ann@example.org")
+		if code != exitPartial {
+			t.Errorf("%s --format json exited %d, want %d", cmd, code, exitPartial)
+		}
 		checkTerminalSafe(t, cmd+" --format json", out+errOut)
 	}
 }

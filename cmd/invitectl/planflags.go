@@ -19,6 +19,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/safetext"
 	"github.com/invitectl/invitectl/pkg/scope"
 	"github.com/invitectl/invitectl/pkg/source"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -253,7 +254,7 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 		cfg.Checks = checks
 		if reused > 0 {
 			fmt.Fprintf(a.io.errOut, "Continuing an interrupted plan of this input: %s reused (%s).\n",
-				nouns(int64(reused), "answer already paid for is", "answers already paid for are"), safetext.Terminal(planner.ChecksPath(out)))
+				words.Count(int64(reused), "answer already paid for is", "answers already paid for are"), safetext.Terminal(planner.ChecksPath(out)))
 		}
 	}
 	var stats planner.Stats

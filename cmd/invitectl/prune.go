@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -23,7 +24,7 @@ func (a *app) confirmPrune(ctx context.Context, h planner.Header, sum planner.Su
 	}
 	p := safetext.Terminal(path)
 	if !a.io.stdinTTY {
-		return usagef("not applying %s: it cancels %s the input does not name (--prune); check the plan, then pass --yes-prune", p, nouns(int64(n), "invitation", "invitations"))
+		return usagef("not applying %s: it cancels %s the input does not name (--prune); check the plan, then pass --yes-prune", p, words.Count(int64(n), "invitation", "invitations"))
 	}
 	fmt.Fprintln(a.io.errOut, alarm)
 	fmt.Fprintf(a.io.errOut, "To cancel them, type the number of invitations to cancel (%d): ", n)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 // registerSandboxFlags adds the global --sandbox flags.
@@ -73,6 +74,6 @@ func (a *app) startSandbox() error {
 		quota = ", quota " + a.opts.sandboxQuota.String()
 	}
 	fmt.Fprintf(a.io.errOut, "sandbox: emulated customer %s with %s at %s%s; nothing leaves this machine\n",
-		world.Customer, nouns(int64(len(world.Users)), "account", "accounts"), a.opts.endpoint, quota)
+		world.Customer, words.Count(int64(len(world.Users)), "account", "accounts"), a.opts.endpoint, quota)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/pkg/safetext"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/status"
 )
 
@@ -90,8 +91,8 @@ func runStatus(ctx context.Context, a *app, journals []string, o statusOptions, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.io.errOut, "Read %s with %s and %s.\n", nouns(int64(c.Len()), "address", "addresses"),
-		nouns(int64(reads.Lists), "list call", "list calls"), nouns(int64(reads.Gets), "get call", "get calls"))
+	fmt.Fprintf(a.io.errOut, "Read %s with %s and %s.\n", words.Count(int64(c.Len()), "address", "addresses"),
+		words.Count(int64(reads.Lists), "list call", "list calls"), words.Count(int64(reads.Gets), "get call", "get calls"))
 	if toSheet {
 		return a.writeSheet(ctx, sheetTitle(o.toSheet, "status"), "Status", c.Rows)
 	}

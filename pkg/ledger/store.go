@@ -171,12 +171,7 @@ func (l *Ledger) Latest(email string) (Call, bool) {
 	if e == nil {
 		return Call{}, false
 	}
-	var best *call
-	e.each(func(c *call) {
-		if c.effect != None && (best == nil || c.at > best.at) {
-			best = c
-		}
-	})
+	best := e.latest()
 	if best == nil {
 		return Call{}, false
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 // group is the pace of the classes that share one limit. Its fields are
@@ -354,12 +356,12 @@ func (g *group) describe(now time.Time) string {
 	}
 	var s string
 	if g.lim.Value > 0 {
-		s = requests(g.lim.Value) + " per " + unitWords(g.win)
+		s = words.Count(g.lim.Value, "request", "requests") + " per " + unitWords(g.win)
 		if g.lim.Name != "" {
 			s += " (" + g.lim.Name + ")"
 		}
 	} else {
-		s = "about " + requests(max(g.est, g.pace)) + " per " + unitWords(g.win)
+		s = "about " + words.Count(max(g.est, g.pace), "request", "requests") + " per " + unitWords(g.win)
 	}
 	if g.classes[Read] && g.classes[Write] {
 		s += ", shared by reads and writes"

@@ -79,14 +79,6 @@ func (c *Class) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown call class %q (want read or write)", b)
 }
 
-// requests is n requests in words: "1 request", "60 requests".
-func requests(n int64) string {
-	if n == 1 {
-		return "1 request"
-	}
-	return strconv.FormatInt(n, 10) + " requests"
-}
-
 // unitWords names a window for people: "minute", "100 seconds", "day".
 func unitWords(w time.Duration) string {
 	switch w {
