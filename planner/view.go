@@ -270,7 +270,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 		note("%s", line)
 	}
 	if n := sum.Reasons["none/"+ReasonRecentlySent] + sum.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
-		note("%s acted on by invitectl in the last %s and the API does not show it yet: not sent again.", words.Count(n, "address was", "addresses were"), duration.Format(time.Duration(h.LagWindow)))
+		note("%s acted on by invitectl in the last %s (--lag-window): not sent again before that window passes, since the API may not show the email yet.", words.Count(n, "address was", "addresses were"), duration.Format(time.Duration(h.LagWindow)))
 	}
 	if n := sum.Reasons["send/"+ReasonUnlistedInvitable]; n > 0 {
 		note("%s to accounts the API does not list (unlisted_invitable): it cannot show whether someone else invited them already.", words.Count(n, "send goes", "sends go"))
