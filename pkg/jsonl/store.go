@@ -73,53 +73,97 @@ func (s *Strings) Get(r Ref) string {
 }
 
 // Index maps string keys to int32 values, such as positions in a slice,
-// holding no pointer: it keeps the keys' 64-bit hashes, and checks a key
-// found against the one its value stands for (is). Two keys of a million
-// share a hash about once in 30 million indexes; those that do are kept
-// whole, apart.
+// holding no pointer. It is an open-addressing table of 64-bit slots, each
+// a 32-bit tag of the key's hash and the value: one cache line answers most
+// lookups, where a map keyed by the hash costs several, and a million keys
+// take 16 MiB. A tag stands for many keys, so a slot whose tag matches is
+// checked against the key its value stands for (is); keys are never kept.
 type Index struct {
 	seed  maphash.Seed
-	m     map[uint64]int32
-	extra map[string]int32
+	hash  func(maphash.Seed, string) uint64 // maphash.String; tests collide keys
+	slots []uint64                          // tag<<32 | v+1; 0 is empty
+	n     int
 }
 
 // NewIndex returns an index sized for n keys.
 func NewIndex(n int) *Index {
-	return &Index{seed: maphash.MakeSeed(), m: make(map[uint64]int32, n)}
+	x := &Index{seed: maphash.MakeSeed(), hash: maphash.String}
+	x.slots = make([]uint64, slotsFor(n))
+	return x
+}
+
+// slotsFor is the power of two that holds n keys at most 3/4 full.
+func slotsFor(n int) int {
+	c := 8
+	for c*3/4 < n {
+		c *= 2
+	}
+	return c
 }
 
 // Len is the number of keys.
-func (x *Index) Len() int { return len(x.m) + len(x.extra) }
+func (x *Index) Len() int { return x.n }
+
+// tag is the part of key's hash that a slot keeps.
+func (x *Index) tag(key string) uint32 { return uint32(x.hash(x.seed, key) >> 32) }
+
+// find returns the slot of the value of the key with this tag that is
+// accepts, or of the empty slot where it would go, and whether it is there.
+func (x *Index) find(tag uint32, is func(v int32) bool) (int, bool) {
+	mask := len(x.slots) - 1
+	for i := int(tag) & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		switch {
+		case s == 0:
+			return i, false
+		case uint32(s>>32) == tag && is(int32(uint32(s)-1)):
+			return i, true
+		}
+	}
+}
 
 // Get returns key's value; is(v) reports whether value v stands for key.
 func (x *Index) Get(key string, is func(v int32) bool) (int32, bool) {
-	if v, ok := x.extra[key]; ok {
-		return v, true
-	}
-	if v, ok := x.m[maphash.String(x.seed, key)]; ok && is(v) {
-		return v, true
+	if i, ok := x.find(x.tag(key), is); ok {
+		return int32(uint32(x.slots[i]) - 1), true
 	}
 	return 0, false
 }
 
 // Add returns key's value and true; or, for a key it does not have, gives
-// it v and returns v and false.
+// it v (which must not be negative) and returns v and false.
 func (x *Index) Add(key string, v int32, is func(v int32) bool) (int32, bool) {
-	if old, ok := x.extra[key]; ok {
-		return old, true
+	if v < 0 {
+		panic("jsonl: negative Index value")
 	}
-	h := maphash.String(x.seed, key)
-	old, ok := x.m[h]
-	switch {
-	case !ok:
-		x.m[h] = v
-		return v, false
-	case is(old):
-		return old, true
+	tag := x.tag(key)
+	i, ok := x.find(tag, is)
+	if ok {
+		return int32(uint32(x.slots[i]) - 1), true
 	}
-	if x.extra == nil {
-		x.extra = map[string]int32{}
+	if (x.n+1)*4 > len(x.slots)*3 {
+		x.grow()
+		i, _ = x.find(tag, func(int32) bool { return false })
 	}
-	x.extra[key] = v // another key has this hash
+	x.slots[i] = uint64(tag)<<32 | uint64(uint32(v)+1)
+	x.n++
 	return v, false
+}
+
+// grow doubles the slots. A slot's place comes from its tag alone, so the
+// keys are not needed to move it.
+func (x *Index) grow() {
+	old := x.slots
+	x.slots = make([]uint64, 2*len(old))
+	mask := len(x.slots) - 1
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		i := int(uint32(s>>32)) & mask
+		for x.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = s
+	}
 }
