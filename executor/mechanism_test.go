@@ -648,13 +648,7 @@ func TestDefaultsSettleTwoMinutes(t *testing.T) {
 // ledger; the resume that settles it settles the ledger's too, so that no
 // later plan or journal sees the call as still in flight.
 func TestResumeSettlesTheLedger(t *testing.T) {
-	w := emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}, {Email: "b@example.com"}}}
-	e := newEnv(t, w, emulator.Config{})
-	e.makePlan("email\na@example.com\nb@example.com\n", planner.Policy{Action: planner.WantInvite})
-	run, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "apply"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, run := applyTwo(t)
 	for _, email := range []string{"a@example.com", "b@example.com"} {
 		if err := run.Ledger.Reserve(context.Background(), ledger.Claim{Source: run.Source, Email: email, Action: ledger.Send}); err != nil {
 			t.Fatal(err)
@@ -873,4 +867,49 @@ func TestInterruptDrainsForThirtySecondsByDefault(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A resume reads the ledger without its journal's own calls, which the
+// journal settles; another source's calls are kept, and stop its sends.
+func TestResumeLedgerSkipsOwnCalls(t *testing.T) {
+	e, run := applyTwo(t)
+	ctx := context.Background()
+	other := ledger.NewSource()
+	for _, c := range []ledger.Claim{{Source: run.Source, Email: "a@example.com", Action: ledger.Send}, {Source: other, Email: "b@example.com", Action: ledger.Send}} {
+		if err := run.Ledger.Reserve(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run.Ledger.Record(ctx, run.Source, "a@example.com", ledger.Send, ledger.Took); err != nil {
+		t.Fatal(err)
+	}
+	_ = run.Close()
+
+	again, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "resume"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.Source.ID != run.Source.ID {
+		t.Fatalf("the resume's source is %s, the journal's %s", again.Source.ID, run.Source.ID)
+	}
+	if c, ok := again.Ledger.Latest("a@example.com"); ok {
+		t.Errorf("the journal's own call is kept: %+v", c)
+	}
+	if c, ok := again.Ledger.Latest("b@example.com"); !ok || c.Source.ID != other.ID || c.Effect != ledger.Pending {
+		t.Errorf("another source's call: %+v, %v", c, ok)
+	}
+}
+
+// applyTwo opens the apply of a plan inviting a@ and b@example.com.
+func applyTwo(t *testing.T) (*env, *Run) {
+	t.Helper()
+	w := emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}, {Email: "b@example.com"}}}
+	e := newEnv(t, w, emulator.Config{})
+	e.makePlan("email\na@example.com\nb@example.com\n", planner.Policy{Action: planner.WantInvite})
+	run, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, run
 }

@@ -150,8 +150,15 @@ func Open(cfg OpenConfig) (_ *Run, err error) {
 		}
 	})
 	wg.Go(func() { journalErr = r.reopenJournal() })
+	// The ledger need not keep this journal's own calls: the journal
+	// settles them, and they never stop its sends. A journal that cannot
+	// be read keeps everything here and fails in reopenJournal.
+	var own string
+	if jh, err := journal.ReadHeader(r.Results); err == nil && jh.Plan.SHA256 == sha {
+		own = jh.LedgerSource
+	}
 	wg.Go(func() {
-		r.Ledger, ledgerErr = ledger.Open(cfg.StateDir, h.Customer, ledger.Options{Since: h.CreatedAt})
+		r.Ledger, ledgerErr = ledger.Open(cfg.StateDir, h.Customer, ledger.Options{Since: h.CreatedAt, Own: own})
 	})
 	wg.Wait()
 	// The plan's error first: it is what the administrator must fix first.

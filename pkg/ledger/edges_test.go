@@ -285,10 +285,14 @@ func TestMalformedLines(t *testing.T) {
 			if tt.header != "" {
 				want = 1
 			}
-			_, err := Open(dir, cust, Options{})
-			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Line != want {
-				t.Errorf("Open = %v, want a ParseError at line %d", err, want)
+			// A line of the caller's own source is checked as strictly,
+			// though it is not kept.
+			for _, o := range []Options{{}, {Own: "aaaa"}} {
+				_, err := Open(dir, cust, o)
+				var pe *ParseError
+				if !errors.As(err, &pe) || pe.Line != want {
+					t.Errorf("Open(%+v) = %v, want a ParseError at line %d", o, err, want)
+				}
 			}
 		})
 	}
@@ -325,5 +329,56 @@ func TestLineLongerThanTheChunk(t *testing.T) {
 	}
 	if c.Source.Plan != long || c.Source.Journal != "/l.jsonl" {
 		t.Fatalf("source with a plan path of %d bytes, journal %q", len(c.Source.Plan), c.Source.Journal)
+	}
+}
+
+// With Options.Own, the caller's own calls are neither read into the index
+// nor added by its own Reserve and Record, while another source's calls
+// still stop its claims.
+func TestOwnCallsAreNotKept(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ledgerFile(t, dir, srcA, srcB,
+		"i\t2000\taaaa\ts\tann@example.org\n", "o\t2001\taaaa\ts\tann@example.org\ty\n",
+		"i\t2002\taaaa\ts\tpending@example.org\n",
+		"i\t2003\tbbbb\ts\tbob@example.org\n", "o\t2004\tbbbb\ts\tbob@example.org\ty\n")
+	all := open(t, dir, Options{})
+	for _, e := range []string{"ann@example.org", "pending@example.org", "bob@example.org"} {
+		if _, ok := all.Latest(e); !ok {
+			t.Fatalf("without Own: no call for %s", e)
+		}
+	}
+	_ = all.Close()
+
+	l := open(t, dir, Options{Own: "aaaa"})
+	for _, e := range []string{"ann@example.org", "pending@example.org"} {
+		if c, ok := l.Latest(e); ok {
+			t.Errorf("own call for %s kept: %+v", e, c)
+		}
+	}
+	if c, ok := l.Latest("bob@example.org"); !ok || c.Source.ID != "bbbb" {
+		t.Fatalf("another source's call: %+v, %v", c, ok)
+	}
+	a := &Source{ID: "aaaa", Command: "apply", PlanSHA: "sha", Plan: "/p", Journal: "/a.jsonl"}
+	var conflict *Conflict
+	if err := l.Reserve(ctx, Claim{Source: a, Email: "bob@example.org", Action: Send}); !errors.As(err, &conflict) || conflict.Source.ID != "bbbb" {
+		t.Fatalf("Reserve of an address another source sent to = %v, want its conflict", err)
+	}
+	if err := l.Reserve(ctx, Claim{Source: a, Email: "cy@example.org", Action: Send}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, a, "cy@example.org", Send, Took); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := l.Latest("cy@example.org"); ok {
+		t.Errorf("own new call kept: %+v", c)
+	}
+	if len(l.index) != 1 {
+		t.Errorf("index holds %d addresses, want only bob's", len(l.index))
+	}
+	_ = l.Close()
+	// What it wrote is there for everyone else.
+	if c, ok := open(t, dir, Options{}).Latest("cy@example.org"); !ok || c.Effect != Took || c.Source.ID != "aaaa" {
+		t.Fatalf("own call as others read it: %+v, %v", c, ok)
 	}
 }

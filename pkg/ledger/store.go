@@ -25,7 +25,8 @@ import (
 type Ledger struct {
 	path     string
 	customer string
-	since    int64 // ms: settled calls older than this are forgotten
+	since    int64  // ms: settled calls older than this are forgotten
+	own      string // the ID of a source whose calls are not kept
 	f        *os.File
 	lock     *flock.Flock
 	sync     func(*os.File) error // f.Sync; tests observe or fail it
@@ -67,6 +68,12 @@ type Options struct {
 	// Since: calls that settled before it are not kept (open intents always
 	// are). Zero keeps everything.
 	Since time.Time
+	// Own is the ID of the caller's own source, whose calls are then not
+	// kept at all: they never stop its Reserve, and its journal settles
+	// them. Latest and Each do not see them. A resume of a long campaign
+	// reads a ledger that is mostly its own earlier calls, which it then
+	// neither indexes nor holds.
+	Own string
 	// Sync replaces (*os.File).Sync, for tests.
 	Sync func(*os.File) error
 }
@@ -86,6 +93,7 @@ func Open(dir, customer string, o Options) (*Ledger, error) {
 		customer: customer,
 		lock:     flock.New(Path(dir, customer)+".lock", flock.SetPermissions(0o600)),
 		sync:     o.Sync,
+		own:      o.Own,
 		index:    map[string]*entry{},
 		sources:  map[string]*Source{},
 		kick:     make(chan struct{}, 1),
@@ -429,6 +437,9 @@ func (l *Ledger) conflict(c *Claim) *Conflict {
 // source's call; an outcome settles it, and a settled call that can no
 // longer matter (no effect, or older than since) is forgotten.
 func (l *Ledger) apply(email string, c call) {
+	if l.own != "" && c.src.ID == l.own {
+		return
+	}
 	e := l.index[email]
 	if e == nil {
 		if c.effect != Pending {
@@ -618,9 +629,12 @@ func (l *Ledger) parseLine(line []byte) error {
 				return fmt.Errorf("bad effect %q", f[5])
 			}
 			c.effect = Effect(f[5][0])
-			if l.index[string(f[4])] == nil {
-				return nil // settles a call already forgotten: no allocation
-			}
+		}
+		switch {
+		case l.own != "" && src.ID == l.own:
+			return nil // not kept: no allocation
+		case c.effect != Pending && l.index[string(f[4])] == nil:
+			return nil // settles a call already forgotten: no allocation
 		}
 		l.apply(string(f[4]), c)
 		return nil
