@@ -25,28 +25,7 @@ func (c Columns) Get(name string) string {
 }
 
 // MarshalJSON writes the columns as one object, in order.
-func (c Columns) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // as the plan's own encoder
-	b.WriteByte('{')
-	for i, col := range c {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if err := enc.Encode(col.Name); err != nil {
-			return nil, err
-		}
-		b.Truncate(b.Len() - 1) // Encode's newline
-		b.WriteByte(':')
-		if err := enc.Encode(col.Value); err != nil {
-			return nil, err
-		}
-		b.Truncate(b.Len() - 1)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+func (c Columns) MarshalJSON() ([]byte, error) { return c.append(nil), nil }
 
 // UnmarshalJSON reads an object of strings, keeping the keys' order.
 func (c *Columns) UnmarshalJSON(b []byte) error {

@@ -40,6 +40,7 @@ type FileWriter struct {
 	body   *os.File
 	buf    *bufio.Writer
 	enc    *json.Encoder
+	line   []byte // Emit's, reused
 	done   bool
 }
 
@@ -67,7 +68,14 @@ func CreateFile(path string) (*FileWriter, error) {
 
 // Emit appends one item.
 func (w *FileWriter) Emit(it Item) error {
-	if err := w.enc.Encode(it); err != nil {
+	line, err := appendItem(w.line[:0], &it)
+	if err != nil {
+		err = w.enc.Encode(it) // says what is wrong as it always has
+	} else {
+		w.line = line
+		_, err = w.buf.Write(line)
+	}
+	if err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil
