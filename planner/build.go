@@ -265,16 +265,28 @@ func listAll(ctx context.Context, cfg Config, stats *Stats) (*index, error) {
 		PageSize: invitations.MaxPageSize,
 		Pace:     invitations.PacedReads(cfg.Limiter, cfg.Retry),
 	}
-	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
-		for _, inv := range page {
-			x.add(inv)
+	// Pages are indexed on their own goroutine while the next one is
+	// fetched: the listing is the one part of planning that runs a page
+	// at a time.
+	pageCh, indexed := make(chan []invitations.Invitation, 8), make(chan struct{})
+	go func() {
+		defer close(indexed)
+		for page := range pageCh {
+			for _, inv := range page {
+				x.add(inv)
+			}
 		}
+	}()
+	err := cfg.Client.List(ctx, opts, func(page []invitations.Invitation) error {
+		pageCh <- page
 		stats.Listed.Add(int64(len(page)))
 		if pages++; pages == budget {
 			return errBudget
 		}
 		return nil
 	})
+	close(pageCh)
+	<-indexed
 	x.complete = err == nil
 	if err != nil && !errors.Is(err, errBudget) {
 		return nil, fmt.Errorf("list invitations: %w", invitations.Denied(err))
