@@ -232,6 +232,20 @@ type call struct {
 	customer string
 	method   string // isInvitableUser, get, list, send, cancel
 	email    string
+	// acct is s.account(email) as it was at state version at (see
+	// accountOf), when looked is set.
+	acct   *account
+	at     uint64
+	looked bool
+}
+
+// accountOf is s.account(c.email), looked up once for the call and again
+// only when the state changed since; the caller holds s.mu.
+func (s *Server) accountOf(c *call) *account {
+	if !c.looked || c.at != s.version {
+		c.acct, c.at, c.looked = s.account(c.email), s.version, true
+	}
+	return c.acct
 }
 
 func (c call) write() bool { return c.method == "send" || c.method == "cancel" }
@@ -325,7 +339,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		c.email = key
 	}
-	if code := s.refusal(c); code != 0 {
+	if code := s.refusal(&c); code != 0 {
 		ref := refusals[code]
 		writeError(w, code, ref.status, ref.message)
 		return
@@ -335,7 +349,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, c, f.before)
 		return
 	}
-	status, body, ok := s.applyHeld(r.Context(), c, r.URL.Query(), f.after != "")
+	var q url.Values
+	if c.method == "list" {
+		q = r.URL.Query()
+	}
+	status, body, ok := s.applyHeld(r.Context(), &c, q, f.after != "")
 	if !ok {
 		return // the client left; the held call still lands
 	}
@@ -349,13 +367,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 // refusal returns the HTTP code with which the world refuses this call for
 // its address, or 0; the refusal is counted.
-func (s *Server) refusal(c call) int {
+func (s *Server) refusal(c *call) int {
 	if c.email == "" {
 		return 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.account(c.email)
+	a := s.accountOf(c)
 	if a == nil || a.Refuse[c.method] == 0 {
 		return 0
 	}
@@ -366,10 +384,10 @@ func (s *Server) refusal(c call) int {
 // applyHeld applies the call, after its hold when the account has one for
 // this method. A held call is applied on its own goroutine, so it lands
 // even when the client gives up first; ok is false when it did.
-func (s *Server) applyHeld(ctx context.Context, c call, q url.Values, faultAfter bool) (status int, body any, ok bool) {
+func (s *Server) applyHeld(ctx context.Context, c *call, q url.Values, faultAfter bool) (status int, body any, ok bool) {
 	s.mu.Lock()
 	var hold time.Duration
-	if a := s.account(c.email); a != nil && c.email != "" && a.Hold[c.method] > 0 {
+	if a := s.accountOf(c); a != nil && c.email != "" && a.Hold[c.method] > 0 {
 		hold = time.Duration(a.Hold[c.method])
 		delete(a.own().Hold, c.method)
 		s.pending++
@@ -411,10 +429,10 @@ func (s *Server) WaitHeld() { s.held.Wait() }
 
 // applyCounted applies the call and, when a fault will hide the answer
 // (faultAfter), records that the change was applied; the caller holds s.mu.
-func (s *Server) applyCounted(c call, q url.Values, faultAfter bool) (int, any) {
+func (s *Server) applyCounted(c *call, q url.Values, faultAfter bool) (int, any) {
 	status, body := s.apply(c, q)
 	if faultAfter && status == http.StatusOK && c.write() {
-		if a := s.account(c.email); a != nil {
+		if a := s.accountOf(c); a != nil {
 			a.faultsAfter++
 		}
 	}
@@ -422,39 +440,39 @@ func (s *Server) applyCounted(c call, q url.Values, faultAfter bool) (int, any) 
 }
 
 // apply runs the method against the state; the caller holds s.mu.
-func (s *Server) apply(c call, q url.Values) (int, any) {
+func (s *Server) apply(c *call, q url.Values) (int, any) {
 	now := s.now()
 	switch c.method {
 	case "isInvitableUser":
-		a := s.account(c.email)
+		a := s.accountOf(c)
 		if a != nil && a.Kind == KindUnmanaged && a.State != StateAccepted {
 			return http.StatusOK, invitableTrue
 		}
 		return http.StatusOK, invitableFalse
 	case "get":
-		a := s.account(c.email)
+		a := s.accountOf(c)
 		if a == nil || !a.shown(now) {
-			return notFound(c)
+			return notFound(*c)
 		}
 		return http.StatusOK, s.invitation(c.customer, a)
 	case "list":
-		return s.list(c, q, now)
+		return s.list(*c, q, now)
 	case "send":
-		a := s.account(c.email)
+		a := s.accountOf(c)
 		if why := canSend(viewOf(a)); why != "" {
 			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", why)
 		}
 		s.send(a, now)
 		a.sends++
-		return http.StatusOK, s.operation(c, a)
+		return http.StatusOK, s.operation(*c, a)
 	case "cancel":
-		a := s.account(c.email)
+		a := s.accountOf(c)
 		if a == nil || !a.shown(now) || a.State != StateInvited {
 			return errorBody(http.StatusBadRequest, "FAILED_PRECONDITION", cancelRefusal(a, now))
 		}
 		s.cancel(a, now)
 		a.cancels++
-		return http.StatusOK, s.operation(c, a)
+		return http.StatusOK, s.operation(*c, a)
 	}
 	return errorBody(http.StatusNotFound, "NOT_FOUND", "unknown method")
 }
