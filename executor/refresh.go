@@ -41,6 +41,8 @@ type Batch interface {
 	Len() int
 	Item(i int) planner.Item
 	Email(i int) string
+	// Observed is Item(i).Observed, without building the item.
+	Observed(i int) (planner.Observed, bool)
 }
 
 // ItemList is a Batch of items in a slice.
@@ -49,6 +51,12 @@ type ItemList []planner.Item
 func (l ItemList) Len() int                { return len(l) }
 func (l ItemList) Item(i int) planner.Item { return l[i] }
 func (l ItemList) Email(i int) string      { return l[i].Email }
+func (l ItemList) Observed(i int) (planner.Observed, bool) {
+	if o := l[i].Observed; o != nil {
+		return *o, true
+	}
+	return planner.Observed{}, false
+}
 
 // Todo is a Batch of a plan's items by their positions in it.
 type Todo struct {
@@ -56,8 +64,9 @@ type Todo struct {
 	at   []int32
 }
 
-func (t Todo) Len() int                { return len(t.at) }
-func (t Todo) Item(i int) planner.Item { return t.plan.Item(int(t.at[i])) }
+func (t Todo) Len() int                                { return len(t.at) }
+func (t Todo) Item(i int) planner.Item                 { return t.plan.Item(int(t.at[i])) }
+func (t Todo) Observed(i int) (planner.Observed, bool) { return t.plan.Observed(int(t.at[i])) }
 func (t Todo) Email(i int) string {
 	_, email, _ := t.plan.Brief(int(t.at[i]))
 	return email
@@ -72,6 +81,9 @@ type span struct {
 func (s span) Len() int                { return s.to - s.from }
 func (s span) Item(i int) planner.Item { return s.b.Item(s.from + i) }
 func (s span) Email(i int) string      { return s.b.Email(s.from + i) }
+func (s span) Observed(i int) (planner.Observed, bool) {
+	return s.b.Observed(s.from + i)
+}
 
 // Refreshed is what a refresh found, and what it cost.
 type Refreshed struct {
@@ -146,7 +158,11 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items Batch, out *Ref
 				continue
 			}
 			seen[i] = true
-			if d, ok := movedFrom(items.Item(int(i)).Observed, &inv); ok {
+			var was *planner.Observed
+			if o, ok := items.Observed(int(i)); ok {
+				was = &o
+			}
+			if d, ok := movedFrom(was, &inv); ok {
 				out.Moved[inv.Email] = d
 			}
 		}
@@ -160,8 +176,8 @@ func refreshByList(ctx context.Context, cfg RefreshConfig, items Batch, out *Ref
 			continue
 		}
 		// Planned as sent, and now absent from the sent invitations.
-		if it := items.Item(i); it.Observed != nil && it.Observed.State != invitations.StateNotYetSent {
-			out.Moved[it.Email] = fmt.Sprintf("no longer %s (cancelled, or the account is no longer unmanaged)", it.Observed.State)
+		if o, ok := items.Observed(i); ok && o.State != invitations.StateNotYetSent {
+			out.Moved[items.Email(i)] = fmt.Sprintf("no longer %s (cancelled, or the account is no longer unmanaged)", o.State)
 		}
 	}
 	return nil

@@ -353,11 +353,21 @@ func (p *Loaded) Len() int { return len(p.items) }
 func (p *Loaded) Item(i int) Item {
 	e := &p.items[i]
 	it := Item{Row: e.row, Email: p.strs.Get(e.email), Action: actions[e.action], Reason: p.strs.Get(e.reason)}
-	if e.hasObs {
-		it.Observed = &Observed{State: invitations.State(p.strs.Get(e.state)), MailsSentCount: e.mails,
-			UpdateTime: time.Unix(e.sec, int64(e.nsec)).UTC()}
+	if o, ok := p.Observed(i); ok {
+		it.Observed = &o
 	}
 	return it
+}
+
+// Observed returns item i's observed invitation, and false when it has
+// none, without building the item (Item allocates it).
+func (p *Loaded) Observed(i int) (Observed, bool) {
+	e := &p.items[i]
+	if !e.hasObs {
+		return Observed{}, false
+	}
+	return Observed{State: invitations.State(p.strs.Get(e.state)), MailsSentCount: e.mails,
+		UpdateTime: time.Unix(e.sec, int64(e.nsec)).UTC()}, true
 }
 
 // Brief returns what identifies item i, without building it (Item
