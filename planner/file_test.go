@@ -202,6 +202,52 @@ func TestLoad(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("corrupt last line: %v", err)
 	}
+	for _, row := range []int{-1, 1 << 31} {
+		_, err = Load(write(hdr, send(2, "a@example.com"), send(row, "b@example.com")))
+		if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "out of range") {
+			t.Fatalf("row %d: %v", row, err)
+		}
+	}
+}
+
+// Items keep their reasons and states as codes, one per distinct value:
+// each comes back as it was written, and a plan with more distinct values
+// than a code holds is refused at the line that overflows.
+func TestLoadKeepsReasonsAndStates(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"kind":"invitectl/plan","version":1,"customer":"C01"}` + "\n")
+	const distinct = 1<<16 + 1 // codes 0 to 65535, then one too many
+	for i := range distinct / 2 {
+		fmt.Fprintf(&b, `{"row":%d,"email":"u%d@example.com","action":"none","reason":"reason %d","observed":{"state":"STATE %d","mailsSentCount":%d,"updateTime":"2026-11-24T12:00:00.5Z"},"invitable":null}`+"\n", i+2, i, i, i, i)
+	}
+	path := filepath.Join(t.TempDir(), "p.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, distinct/2 - 1} {
+		it := p.Item(i)
+		o := it.Observed
+		if it.Reason != fmt.Sprintf("reason %d", i) || o == nil || string(o.State) != fmt.Sprintf("STATE %d", i) || o.MailsSentCount != int64(i) ||
+			!o.UpdateTime.Equal(time.Date(2026, 11, 24, 12, 0, 0, 5e8, time.UTC)) || it.Row != i+2 {
+			t.Fatalf("item %d: %+v, observed %+v", i, it, o)
+		}
+	}
+	if p.Summary.Reasons[fmt.Sprintf("none/reason %d", distinct/2-1)] != 1 {
+		t.Fatalf("summary %v", p.Summary.Reasons)
+	}
+	fmt.Fprintf(&b, `{"row":1,"email":"last@example.com","action":"none","reason":"one too many","observed":null,"invitable":null}`+"\n")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(path)
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Line != distinct/2+2 || !strings.Contains(pe.Msg, "distinct reasons and states") {
+		t.Fatalf("Load = %v; want a PlanError at line %d", err, distinct/2+2)
+	}
 }
 
 // One address four times, differing only by surrounding white space (a
