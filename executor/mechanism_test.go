@@ -913,3 +913,45 @@ func applyTwo(t *testing.T) (*env, *Run) {
 	}
 	return e, run
 }
+
+// A journal from before the ledger names no ledger source: its resume gets
+// a new one, and the ledger keeps every call, so none is left out for it.
+func TestResumeOfAJournalWithoutLedgerSource(t *testing.T) {
+	e, run := applyTwo(t)
+	p := run.Plan
+	abs, err := filepath.Abs(e.plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = run.Close()
+	if err := os.Remove(run.Results); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Create(run.Results, journal.Header{Customer: customer, APIVersion: "v1",
+		Plan: journal.PlanRef{Path: abs, SHA256: p.SHA256, Items: p.Len()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = j.Close()
+	l, err := ledger.Open(e.state, customer, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := ledger.NewSource()
+	if err := l.Reserve(context.Background(), ledger.Claim{Source: earlier, Email: "a@example.com", Action: ledger.Send}); err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Close()
+
+	again, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "resume"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.Resume == nil || again.Source.ID == "" || again.Source.ID == earlier.ID {
+		t.Fatalf("resume: journal state %v, source %q", again.Resume != nil, again.Source.ID)
+	}
+	if c, ok := again.Ledger.Latest("a@example.com"); !ok || c.Source.ID != earlier.ID {
+		t.Fatalf("the earlier call: %+v, %v; want it kept", c, ok)
+	}
+}

@@ -79,11 +79,12 @@ const futureSkew = 5 * time.Minute
 // Open opens a plan for applying. It reads the plan's header and hashes it,
 // checks its customer and age, and takes the run lock of the customer and
 // plan, so that two processes never apply one plan at once whatever their
-// journals. Then it reads at once the plan's items (the bytes hashed are the
-// bytes applied: a plan changed in between is refused), the journal to
-// resume (a journal of another plan is refused; an empty one is treated as
-// absent) and the customer's ledger; after Confirm, it creates a new journal
-// whole. Errors a different command would avoid
+// journals. Then it reads the journal's header (its ledger source: the
+// ledger leaves that source's calls out) and at once the plan's items (the
+// bytes hashed are the bytes applied: a plan changed in between is
+// refused), the journal to resume (a journal of another plan is refused; an
+// empty one is treated as absent) and the customer's ledger; after Confirm,
+// it creates a new journal whole. Errors a different command would avoid
 // are *UsageError; ledger.ErrBusy means another process applies the plan.
 func Open(cfg OpenConfig) (_ *Run, err error) {
 	now := time.Now
@@ -166,6 +167,11 @@ func Open(cfg OpenConfig) (_ *Run, err error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if own != "" && own != r.sourceID {
+		// The ledger left out calls of a source that is not this run's:
+		// they would no longer stop its sends.
+		return nil, fmt.Errorf("journal %s changed while it was being opened (ledger source %s, then %s): run the command again", r.Results, own, r.sourceID)
 	}
 	if cfg.Confirm != nil {
 		if err := cfg.Confirm(r); err != nil {

@@ -21,6 +21,9 @@ import (
 type Reader interface {
 	IsInvitable(ctx context.Context, email string) (bool, error)
 	Get(ctx context.Context, email string) (invitations.Invitation, error)
+	// List passes each page in a slice of its own, which page may keep
+	// (planning indexes it on another goroutine), as invitations.Adapter
+	// does.
 	List(ctx context.Context, opts invitations.ListOptions, page func([]invitations.Invitation) error) error
 }
 

@@ -9,8 +9,9 @@ import (
 // appendItem appends it as one line of JSON, byte for byte what a
 // json.Encoder with SetEscapeHTML(false) writes, without reflection: the
 // Encoder spent a tenth of a million-row plan's CPU on its items. An error
-// (an update time outside the years 0 to 9999) leaves the caller to the
-// Encoder, which reports it as it always has.
+// (an update time the Encoder refuses: a year outside 0 to 9999, an offset
+// of a day or more) leaves the caller to the Encoder, which reports it as
+// it always has.
 func appendItem(b []byte, it *Item) ([]byte, error) {
 	b = append(b, `{"row":`...)
 	b = strconv.AppendInt(b, int64(it.Row), 10)

@@ -350,3 +350,47 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(hs.Close)
 	return hs.URL
 }
+
+// A held send looks its account up again when the accounts moved while it
+// waited: new accounts sorted in before it must not take its email.
+func TestHeldSendAfterTheAccountsMoved(t *testing.T) {
+	w := smallWorld()
+	w.Users[0].Hold = map[string]emulator.Duration{"send": emulator.Duration(200 * time.Millisecond)}
+	srv, err := emulator.New(w, emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := invitations.New(context.Background(), invitations.Config{Customer: customer,
+		Endpoint: "http://emulator.invalid", Transport: srv.Transport()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Send(context.Background(), "nys@example.com")
+		sent <- err
+	}()
+	for srv.State().Held == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// Accounts created now sort before nys@ and move it in the index.
+	var news []emulator.Change
+	for _, e := range []string{"aaa@example.com", "bbb@example.com", "mmm@example.com"} {
+		news = append(news, emulator.Change{Email: e, Set: &emulator.AccountChange{State: "NOT_YET_SENT"}})
+	}
+	if _, err := srv.Apply(news...); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("held send: %v", err)
+	}
+	st := srv.State()
+	if a, _ := st.Account("nys@example.com"); a.Emails != 1 || a.State != "INVITED" {
+		t.Fatalf("nys@ after its held send: %+v", a)
+	}
+	for _, ch := range news {
+		if a, _ := st.Account(ch.Email); a.Emails != 0 || a.State != "NOT_YET_SENT" {
+			t.Fatalf("%s took the held send: %+v", ch.Email, a)
+		}
+	}
+}

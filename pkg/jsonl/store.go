@@ -92,8 +92,10 @@ func NewIndex(n int) *Index {
 	return x
 }
 
-// slotsFor is the power of two that holds n keys at most 3/4 full.
+// slotsFor is the power of two that holds n keys at most 3/4 full; past a
+// billion keys the table starts at that and grows.
 func slotsFor(n int) int {
+	n = min(n, 1<<30)
 	c := 8
 	for c*3/4 < n {
 		c *= 2
@@ -123,6 +125,7 @@ func (x *Index) find(tag uint32, is func(v int32) bool) (int, bool) {
 }
 
 // Get returns key's value; is(v) reports whether value v stands for key.
+// is may be asked about any value ever added (those whose tags match).
 func (x *Index) Get(key string, is func(v int32) bool) (int32, bool) {
 	if i, ok := x.find(x.tag(key), is); ok {
 		return int32(uint32(x.slots[i]) - 1), true

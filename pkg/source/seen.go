@@ -21,7 +21,8 @@ type seenSet struct {
 // seenSlot is one claimed address in 16 bytes: its hashes (the second cut
 // to 32 bits, 96 bits in all: two of a million addresses share them with a
 // probability near 10^-17) and next, its row + 1 (0 for an empty slot).
-// Rows past 2^32 - 2, a file of over 8 GB, are all told as that row.
+// Rows are line numbers (at least 1, and bounded by the input's limits);
+// any past 2^32 - 2 would all be told as that row.
 type seenSlot struct {
 	h1   uint64
 	h2   uint32
