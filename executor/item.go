@@ -10,6 +10,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -312,5 +313,5 @@ func resultDetail(res invitations.Result) string {
 	if res.Invitation == nil {
 		return ""
 	}
-	return fmt.Sprintf("state %s, %d mail(s) sent", res.Invitation.State, res.Invitation.MailsSentCount)
+	return fmt.Sprintf("state %s, %s sent", res.Invitation.State, words.Count(res.Invitation.MailsSentCount, "mail", "mails"))
 }

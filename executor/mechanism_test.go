@@ -498,7 +498,7 @@ func TestQuotaTeachesTheLimiterAndRefusalsRetry(t *testing.T) {
 		if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || o.Outcome != journal.OutcomeDone || o.QuotaErrors != 3 || o.Attempts != 4 {
 			t.Errorf("account %+v, outcome %+v", a, o)
 		}
-		if o.Detail != "state INVITED, 1 mail(s) sent" || o.Operation == "" {
+		if o.Detail != "state INVITED, 1 mail sent" || o.Operation == "" {
 			t.Errorf("done without what the operation said: detail %q, operation %q", o.Detail, o.Operation)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -104,7 +105,7 @@ func (r *run) park(t *task, wait time.Duration, why string) {
 
 // compare decides from the invitation now against what the plan observed.
 func compare(action planner.Action, obs *planner.Observed, now invitations.Invitation) (verdict, string) {
-	state := fmt.Sprintf("now %s with %d mail(s), updated %s", now.State, now.MailsSentCount, now.UpdateTime.Format("2006-01-02T15:04:05Z"))
+	state := fmt.Sprintf("now %s with %s, updated %s", now.State, words.Count(now.MailsSentCount, "mail", "mails"), now.UpdateTime.Format("2006-01-02T15:04:05Z"))
 	if action == planner.ActionCancel {
 		switch {
 		case now.State == invitations.StateNotYetSent:
@@ -136,5 +137,5 @@ func compare(action planner.Action, obs *planner.Observed, now invitations.Invit
 	case now.State == invitations.StateAccepted:
 		return moved, "accepted in the meantime: " + state
 	}
-	return undecidable, fmt.Sprintf("changed since the plan (was %s with %d mail(s)) but no mail was counted: %s", obs.State, obs.MailsSentCount, state)
+	return undecidable, fmt.Sprintf("changed since the plan (was %s with %s) but no mail was counted: %s", obs.State, words.Count(obs.MailsSentCount, "mail", "mails"), state)
 }

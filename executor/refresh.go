@@ -12,6 +12,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/jsonl"
 	"github.com/invitectl/invitectl/pkg/pace"
+	"github.com/invitectl/invitectl/pkg/words"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -233,11 +234,11 @@ func refreshByGet(ctx context.Context, cfg RefreshConfig, items Batch, out *Refr
 // movedFrom reports whether the invitation now differs from what the plan
 // observed, and describes it now.
 func movedFrom(obs *planner.Observed, now *invitations.Invitation) (string, bool) {
-	desc := fmt.Sprintf("now %s with %d mail(s), updated %s", now.State, now.MailsSentCount, now.UpdateTime.Format("2006-01-02T15:04:05Z"))
+	desc := fmt.Sprintf("now %s with %s, updated %s", now.State, words.Count(now.MailsSentCount, "mail", "mails"), now.UpdateTime.Format("2006-01-02T15:04:05Z"))
 	if obs == nil {
 		// Not listed when planned: visible now, and still unsent, is no move.
 		return desc, !(now.State == invitations.StateNotYetSent && now.MailsSentCount == 0)
 	}
 	moved := now.State != obs.State || now.MailsSentCount != obs.MailsSentCount || !now.UpdateTime.Equal(obs.UpdateTime)
-	return fmt.Sprintf("planned %s with %d mail(s); %s", obs.State, obs.MailsSentCount, desc), moved
+	return fmt.Sprintf("planned %s with %s; %s", obs.State, words.Count(obs.MailsSentCount, "mail", "mails"), desc), moved
 }

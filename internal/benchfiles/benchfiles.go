@@ -64,7 +64,7 @@ func Write(dir, stateDir, customer string, n, done int) (plan, results string, e
 		j.AppendAsync(
 			journal.Record{Type: journal.TypeIntent, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason, Attempt: 1},
 			journal.Record{Type: journal.TypeOutcome, At: at, Row: it.Row, Email: it.Email, Action: "send", Reason: it.Reason,
-				Outcome: journal.OutcomeDone, Attempts: 1, Operation: "operations/" + strconv.Itoa(i), Detail: "state INVITED, 1 mail(s) sent"})
+				Outcome: journal.OutcomeDone, Attempts: 1, Operation: "operations/" + strconv.Itoa(i), Detail: "state INVITED, 1 mail sent"})
 	}
 	if err := j.Close(); err != nil {
 		return "", "", err

@@ -18,7 +18,7 @@ type decoded struct {
 // serves one goroutine.
 type decoder struct {
 	// Interned: the enumerations (types, actions, reasons, outcomes) and the
-	// texts that repeat (a detail such as "state INVITED, 1 mail(s) sent").
+	// texts that repeat (a detail such as "state INVITED, 1 mail sent").
 	enums, texts map[string]string
 }
 
