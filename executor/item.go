@@ -29,6 +29,10 @@ type outcome struct {
 // intent, if any, stays without an outcome for the next run to reconcile.
 var errStopped = errors.New("run stopped before the call")
 
+// errUnreserved ends an item's attempts when the ledger did not reserve its
+// address: reserve then recorded the item as skipped, or the run is ending.
+var errUnreserved = errors.New("address not reserved")
+
 // task is one send or cancel item being worked on.
 type task struct {
 	it       planner.Item
@@ -67,15 +71,17 @@ func (r *run) process(it planner.Item) {
 	r.attempt(t)
 }
 
-// attempt reserves the address (once) and calls until the item has an
-// outcome, or parks it after an ambiguous failure.
+// attempt calls until the item has an outcome, or parks it after an
+// ambiguous failure. The address is reserved (once) by the call itself,
+// when the pacer lets it go: reserved while waiting, it would stop every
+// other run as in_flight, and a killed run would leave a reservation for
+// every item that was waiting, not only for the calls that left.
 func (r *run) attempt(t *task) {
-	if !r.reserve(t) {
-		return
-	}
 	for {
 		res, err := r.call(t)
 		switch {
+		case errors.Is(err, errUnreserved):
+			return // reserve settled the item (skipped), or the run is ending
 		case err == nil:
 			r.finish(t, outcome{kind: journal.OutcomeDone, operation: res.Operation, detail: resultDetail(res)})
 			return
@@ -100,6 +106,10 @@ func (r *run) attempt(t *task) {
 			r.finish(t, failure(journal.OutcomeRejected, err, "the invitation's state changed since the plan"))
 			return
 		case r.stopped():
+			// Halted while waiting for a slot or the pacer: a reservation
+			// whose call never left is released, or it would stop every
+			// other run as in_flight until this journal is resumed.
+			r.release(t)
 			return
 		case invitations.IsAmbiguous(err):
 			r.stats.Retries.Add(1)
@@ -194,6 +204,9 @@ func (r *run) call(t *task) (invitations.Result, error) {
 	_, err := r.window.Do(r.halt, r.cfg.Retry, r.writeVerdict(t), func(context.Context) error {
 		if r.stopped() {
 			return errStopped
+		}
+		if !r.reserve(t) {
+			return errUnreserved
 		}
 		t.attempts++
 		t.intentAt = r.now()
