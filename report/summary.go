@@ -213,6 +213,8 @@ func writeNextSteps(w io.Writer, s Summary, width int) error {
 		{journal.OutcomeFailed, s.FailedNotSent, "nothing was sent: try them again with", resume("")},
 		{journal.OutcomeFailed, s.ByOutcome[journal.OutcomeFailed] - s.FailedNotSent, "see the message; 'invitectl get EMAIL' shows the invitation now; plan again to retry", ""},
 		{journal.OutcomeRejected, s.ByOutcome[journal.OutcomeRejected], "refused for that address, or its state changed: see the message; to try again:", resume(" --retry-rejected")},
+		{planner.ReasonInFlight, s.ByOutcomeReason[journal.OutcomeSkipped+"/"+planner.ReasonInFlight],
+			"skipped: another run was calling them (its journal is in each message); when it has ended, resume that journal, which settles them, then plan again for any it left", ""},
 	}
 	const start = 2 + 9 + 1 + 5 + 2 // "  in_doubt  12345  "
 	header := false

@@ -146,3 +146,19 @@ func TestWriteTableNextFlags(t *testing.T) {
 		t.Errorf("suggested command without its flags, or raw:\n%q", out)
 	}
 }
+
+// Items another run had in flight are a next step too: nothing in this
+// journal will send them, and exit 0 alone does not say so.
+func TestNextStepsNameItemsInFlight(t *testing.T) {
+	s := Summary{Items: 3, ByOutcome: map[string]int{journal.OutcomeDone: 1, journal.OutcomeSkipped: 2},
+		ByOutcomeReason: map[string]int{"done/not_yet_sent": 1, "skipped/in_flight": 2}}
+	var b bytes.Buffer
+	if err := WriteTable(&b, s, 80); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	i := strings.Index(out, "Next steps:\n  in_flight     2  skipped: another run was calling them")
+	if i < 0 || !strings.Contains(out[i:], "resume that journal") {
+		t.Fatalf("no next step for the items in flight:\n%s", out)
+	}
+}
