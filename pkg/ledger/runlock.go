@@ -7,10 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gofrs/flock"
 
 	"github.com/invitectl/invitectl/pkg/atomicfile"
+)
+
+// How long LockRun looks for the description of a holder that has just
+// taken the lock, and how often.
+const (
+	holderWait = 500 * time.Millisecond
+	holderPoll = 20 * time.Millisecond
 )
 
 // ErrBusy is returned by LockRun while another process applies the plan.
@@ -42,8 +50,16 @@ func LockRun(dir, customer, planSHA, who string) (*RunLock, error) {
 		return nil, fmt.Errorf("run lock %s: %w", l.Path(), err)
 	}
 	if !ok {
-		holder, _ := os.ReadFile(base)
-		msg := strings.TrimSpace(string(holder))
+		// The holder writes who it is just after it takes the lock: two
+		// runs started together may look in between.
+		var msg string
+		for wait := holderWait; ; wait -= holderPoll {
+			holder, _ := os.ReadFile(base)
+			if msg = strings.TrimSpace(string(holder)); msg != "" || wait <= 0 {
+				break
+			}
+			time.Sleep(holderPoll)
+		}
 		if msg == "" {
 			msg = "another process"
 		}

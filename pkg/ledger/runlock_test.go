@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // runLockHelperEnv makes the test binary a child that holds a run lock until
@@ -81,4 +83,34 @@ func TestRunLockReleasedOnKill(t *testing.T) {
 		t.Fatalf("LockRun after the child was killed: %v", err)
 	}
 	_ = l.Release()
+}
+
+// Two runs started together: the loser may look before the winner has
+// written who it is, and waits a moment for it; a holder that never says
+// is "another process".
+func TestRunLockWaitsForTheHolderToSayWhoItIs(t *testing.T) {
+	dir := t.TempDir()
+	base := dir + "/" + cust + "." + sha[:16] + ".run"
+	held := flockFor(t, base+".lock")
+	_, err := LockRun(dir, cust, sha, "journal /b.results.jsonl")
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("LockRun against a silent holder = %v", err)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { _ = os.WriteFile(base, []byte("pid 42, journal /a.results.jsonl\n"), 0o600) })
+	_, err = LockRun(dir, cust, sha, "journal /b.results.jsonl")
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "pid 42, journal /a.results.jsonl") {
+		t.Fatalf("LockRun while the holder writes who it is = %v", err)
+	}
+	_ = held.Unlock()
+}
+
+// flockFor takes the file lock at path as another process's LockRun would,
+// without saying who holds it.
+func flockFor(t *testing.T, path string) *flock.Flock {
+	t.Helper()
+	l := flock.New(path, flock.SetPermissions(0o600))
+	if ok, err := l.TryLock(); err != nil || !ok {
+		t.Fatalf("lock %s: %v, %v", path, ok, err)
+	}
+	return l
 }
