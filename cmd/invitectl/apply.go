@@ -156,7 +156,11 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 			if f.limit > 0 {
 				work = min(work, f.limit)
 			}
-			if work == 0 {
+			switch {
+			case work == 0 && r.Plan.Summary.Send+r.Plan.Summary.Cancel == 0:
+				fmt.Fprintf(a.io.errOut, "Nothing to do: the plan %s has no send or cancel (every row is none; the summary plan printed says why).\n", safetext.Terminal(planPath))
+				return nil
+			case work == 0:
 				fmt.Fprintf(a.io.errOut, "Nothing left to do: every send and cancel of %s has an outcome in %s.\n", safetext.Terminal(planPath), safetext.Terminal(r.Results))
 				return nil
 			}
