@@ -888,11 +888,7 @@ func TestResumeLedgerSkipsOwnCalls(t *testing.T) {
 	}
 	_ = run.Close()
 
-	again, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "resume"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
+	again := e.open("resume")
 	if again.Source.ID != run.Source.ID {
 		t.Fatalf("the resume's source is %s, the journal's %s", again.Source.ID, run.Source.ID)
 	}
@@ -910,11 +906,19 @@ func applyTwo(t *testing.T) (*env, *Run) {
 	w := emulator.World{Customer: customer, Users: []emulator.User{{Email: "a@example.com"}, {Email: "b@example.com"}}}
 	e := newEnv(t, w, emulator.Config{})
 	e.makePlan("email\na@example.com\nb@example.com\n", planner.Policy{Action: planner.WantInvite})
-	run, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "apply"})
+	return e, e.open("apply")
+}
+
+// open opens e's plan for command with the default journal; the test's
+// end closes it.
+func (e *env) open(command string) *Run {
+	e.t.Helper()
+	run, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: command})
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	return e, run
+	e.t.Cleanup(func() { _ = run.Close() })
+	return run
 }
 
 // A journal from before the ledger names no ledger source: its resume gets
@@ -946,11 +950,7 @@ func TestResumeOfAJournalWithoutLedgerSource(t *testing.T) {
 	}
 	_ = l.Close()
 
-	again, err := Open(OpenConfig{Plan: e.plan, StateDir: e.state, Command: "resume"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
+	again := e.open("resume")
 	if again.Resume == nil || again.Source.ID == "" || again.Source.ID == earlier.ID {
 		t.Fatalf("resume: journal state %v, source %q", again.Resume != nil, again.Source.ID)
 	}

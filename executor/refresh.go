@@ -46,19 +46,6 @@ type Batch interface {
 	Observed(i int) (planner.Observed, bool)
 }
 
-// ItemList is a Batch of items in a slice.
-type ItemList []planner.Item
-
-func (l ItemList) Len() int                { return len(l) }
-func (l ItemList) Item(i int) planner.Item { return l[i] }
-func (l ItemList) Email(i int) string      { return l[i].Email }
-func (l ItemList) Observed(i int) (planner.Observed, bool) {
-	if o := l[i].Observed; o != nil {
-		return *o, true
-	}
-	return planner.Observed{}, false
-}
-
 // Todo is a Batch of a plan's items by their positions in it.
 type Todo struct {
 	plan *planner.Loaded

@@ -88,3 +88,16 @@ func TestRefreshBothWays(t *testing.T) {
 		}
 	}
 }
+
+// ItemList is a Batch of items in a slice, for the tests.
+type ItemList []planner.Item
+
+func (l ItemList) Len() int                { return len(l) }
+func (l ItemList) Item(i int) planner.Item { return l[i] }
+func (l ItemList) Email(i int) string      { return l[i].Email }
+func (l ItemList) Observed(i int) (planner.Observed, bool) {
+	if o := l[i].Observed; o != nil {
+		return *o, true
+	}
+	return planner.Observed{}, false
+}

@@ -103,9 +103,6 @@ func slotsFor(n int) int {
 	return c
 }
 
-// Len is the number of keys.
-func (x *Index) Len() int { return x.n }
-
 // tag is the part of key's hash that a slot keeps.
 func (x *Index) tag(key string) uint32 { return uint32(x.hash(x.seed, key) >> 32) }
 

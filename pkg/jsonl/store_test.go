@@ -51,8 +51,8 @@ func TestIndex(t *testing.T) {
 					t.Fatalf("Add(%s) again = %d, %v; want %d, true", k, v, ok, i)
 				}
 			}
-			if x.Len() != n {
-				t.Fatalf("Len = %d, want %d", x.Len(), n)
+			if x.n != n {
+				t.Fatalf("%d keys counted, want %d", x.n, n)
 			}
 			for i := range n {
 				k := fmt.Sprintf("user%d@example.com", i)
@@ -65,8 +65,8 @@ func TestIndex(t *testing.T) {
 					t.Fatalf("Get(%q) = %d, true for a key never added", k, v)
 				}
 			}
-			if full := x.Len() * 4; full > len(x.slots)*3 {
-				t.Fatalf("%d keys in %d slots: more than 3/4 full", x.Len(), len(x.slots))
+			if full := x.n * 4; full > len(x.slots)*3 {
+				t.Fatalf("%d keys in %d slots: more than 3/4 full", x.n, len(x.slots))
 			}
 		})
 	}
