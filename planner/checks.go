@@ -41,6 +41,7 @@ type Checks struct {
 	f       *os.File
 	w       *bufio.Writer
 	known   map[string]answer
+	written int // answers recorded since it was opened
 	flushed time.Time
 	err     error
 }
@@ -154,6 +155,9 @@ func (c *Checks) record(a answer) {
 	defer c.mu.Unlock()
 	if err == nil && c.err == nil {
 		_, err = c.w.Write(append(line, '\n'))
+		if err == nil {
+			c.written++
+		}
 		if err == nil && time.Since(c.flushed) > time.Second {
 			err, c.flushed = c.w.Flush(), time.Now()
 		}
@@ -161,6 +165,17 @@ func (c *Checks) record(a answer) {
 	if err != nil && c.err == nil {
 		c.err = fmt.Errorf("planning journal %s: %w", c.path, err)
 	}
+}
+
+// Empty reports whether the journal holds no answer: none read when it
+// was opened, none recorded since.
+func (c *Checks) Empty() bool {
+	if c == nil {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.known) == 0 && c.written == 0
 }
 
 // Close flushes and closes the journal, which stays for the next plan of

@@ -149,3 +149,32 @@ func TestChecksWriteErrorIsCloseError(t *testing.T) {
 		t.Errorf("Close = %v, want the write error naming %s", err, path)
 	}
 }
+
+// Empty: no answer read and none recorded; an answer either way is kept.
+func TestChecksEmpty(t *testing.T) {
+	var none *Checks
+	if !none.Empty() {
+		t.Fatal("a nil journal is not empty")
+	}
+	path := filepath.Join(t.TempDir(), "p.planning.jsonl")
+	c, _, err := OpenChecks(path, "C1", "sha", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Empty() {
+		t.Fatal("a new journal is not empty")
+	}
+	yes := true
+	c.record(answer{Email: "a@x.org", Invitable: &yes})
+	if c.Empty() {
+		t.Fatal("empty after an answer was recorded")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, n, err := OpenChecks(path, "C1", "sha", time.Hour)
+	if err != nil || n != 1 || again.Empty() {
+		t.Fatalf("reopened: %d answers, empty %v, %v", n, again.Empty(), err)
+	}
+	_ = again.Close()
+}

@@ -74,7 +74,7 @@ func (d *itemDecoder) scan(line []byte, it *Item, obs *Observed) (observed, ok b
 				s.Fail()
 			}
 		case "reason":
-			bit, it.Reason = keyReason, d.reason(s.Bytes())
+			bit, it.Reason = keyReason, jsonl.Intern(d.reasons, s.Bytes())
 		case "observed":
 			bit = keyObserved
 			if s.Null() {
@@ -108,10 +108,7 @@ func (d *itemDecoder) scan(line []byte, it *Item, obs *Observed) (observed, ok b
 		default:
 			s.Fail()
 		}
-		if seen&bit != 0 {
-			s.Fail()
-		}
-		seen |= bit
+		s.Once(&seen, bit)
 	}
 	return observed, s.Done()
 }
@@ -133,10 +130,7 @@ func scanObserved(s *jsonl.Scanner, o *Observed) {
 		default:
 			s.Fail()
 		}
-		if seen&bit != 0 {
-			s.Fail()
-		}
-		seen |= bit
+		s.Once(&seen, bit)
 	}
 }
 
@@ -150,17 +144,6 @@ func scanColumns(s *jsonl.Scanner, it *Item, keep bool) {
 			it.Columns = append(it.Columns, source.Column{Name: string(name), Value: string(value)})
 		}
 	}
-}
-
-func (d *itemDecoder) reason(b []byte) string {
-	if r, ok := d.reasons[string(b)]; ok {
-		return r
-	}
-	r := string(b)
-	if len(d.reasons) < 256 {
-		d.reasons[r] = r
-	}
-	return r
 }
 
 // action returns the action b names, "" for none of them.

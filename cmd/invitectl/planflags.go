@@ -277,7 +277,7 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 	pr.Stop()
 	if err != nil {
 		_ = w.Close()
-		dropEmptyChecks(cfg.Checks, out, a.opts.customer, in.Info().SHA256)
+		dropEmptyChecks(cfg.Checks)
 		return "", nil, quotaHint(err)
 	}
 	if st := pacer.State(); len(st.Quotas) > 0 {
@@ -298,19 +298,12 @@ func (a *app) buildPlan(ctx context.Context, p *planFlags, out string) (string, 
 // was interrupted) before any answer was paid for: it holds nothing for the
 // next plan to reuse, and would only be left beside a plan that does not
 // exist. One that holds answers stays, as the next plan's head start.
-func dropEmptyChecks(checks *planner.Checks, out, customer, input string) {
-	if checks == nil {
+func dropEmptyChecks(checks *planner.Checks) {
+	if checks.Empty() {
+		_ = checks.Remove()
 		return
 	}
 	_ = checks.Close() // flushes what was paid for
-	again, n, err := planner.OpenChecks(planner.ChecksPath(out), customer, input, checksMaxAge)
-	switch {
-	case err != nil:
-	case n == 0:
-		_ = again.Remove()
-	default:
-		_ = again.Close()
-	}
 }
 
 // checksMaxAge is how long the answers of an interrupted plan are trusted:

@@ -34,9 +34,9 @@ func (d *decoder) decode(b []byte, l *decoded) error {
 			return err
 		}
 		for _, f := range []*string{&r.Type, &r.Action, &r.Reason, &r.Outcome, &r.Event} {
-			*f = intern(d.enums, *f)
+			*f = jsonl.Intern(d.enums, *f)
 		}
-		r.Message, r.Detail = intern(d.texts, r.Message), intern(d.texts, r.Detail)
+		r.Message, r.Detail = jsonl.Intern(d.texts, r.Message), jsonl.Intern(d.texts, r.Detail)
 	}
 	l.key = keyOf(*r)
 	return nil
@@ -73,7 +73,7 @@ func (d *decoder) scan(b []byte, r *Record) bool {
 		var bit int
 		switch string(s.Key()) {
 		case "type":
-			bit, r.Type = keyType, intern(d.enums, s.Bytes())
+			bit, r.Type = keyType, jsonl.Intern(d.enums, s.Bytes())
 		case "at":
 			bit = keyAt
 			if err := r.At.UnmarshalJSON(s.Quoted()); err != nil {
@@ -84,13 +84,13 @@ func (d *decoder) scan(b []byte, r *Record) bool {
 		case "email":
 			bit, r.Email = keyEmail, string(s.Bytes())
 		case "action":
-			bit, r.Action = keyAction, intern(d.enums, s.Bytes())
+			bit, r.Action = keyAction, jsonl.Intern(d.enums, s.Bytes())
 		case "reason":
-			bit, r.Reason = keyReason, intern(d.enums, s.Bytes())
+			bit, r.Reason = keyReason, jsonl.Intern(d.enums, s.Bytes())
 		case "attempt":
 			bit, r.Attempt = keyAttempt, int(s.Int())
 		case "outcome":
-			bit, r.Outcome = keyOutcome, intern(d.enums, s.Bytes())
+			bit, r.Outcome = keyOutcome, jsonl.Intern(d.enums, s.Bytes())
 		case "attempts":
 			bit, r.Attempts = keyAttempts, int(s.Int())
 		case "quotaErrors":
@@ -98,40 +98,21 @@ func (d *decoder) scan(b []byte, r *Record) bool {
 		case "httpCode":
 			bit, r.HTTPCode = keyHTTPCode, int(s.Int())
 		case "message":
-			bit, r.Message = keyMessage, intern(d.texts, s.Bytes())
+			bit, r.Message = keyMessage, jsonl.Intern(d.texts, s.Bytes())
 		case "operation":
 			bit, r.Operation = keyOperation, string(s.Bytes())
 		case "detail":
-			bit, r.Detail = keyDetail, intern(d.texts, s.Bytes())
+			bit, r.Detail = keyDetail, jsonl.Intern(d.texts, s.Bytes())
 		case "notSent":
 			bit, r.NotSent = keyNotSent, s.Bool()
 		case "event":
-			bit, r.Event = keyEvent, intern(d.enums, s.Bytes())
+			bit, r.Event = keyEvent, jsonl.Intern(d.enums, s.Bytes())
 		case "pid":
 			bit, r.PID = keyPID, int(s.Int())
 		default:
 			s.Fail()
 		}
-		if seen&bit != 0 {
-			s.Fail()
-		}
-		seen |= bit
+		s.Once(&seen, bit)
 	}
 	return s.Done()
-}
-
-// intern returns b as a string, the same one each time while m has room:
-// values that repeat are kept once.
-func intern[B []byte | string](m map[string]string, b B) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if s, ok := m[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(m) < 256 {
-		m[s] = s
-	}
-	return s
 }

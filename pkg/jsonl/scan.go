@@ -41,6 +41,32 @@ func NewScanner(line []byte) Scanner { return Scanner{b: line} }
 // Fail marks the line as one the Scanner cannot decode.
 func (s *Scanner) Fail() { s.bad = true }
 
+// Once sets bit, a key's, in seen, and fails the line when it was set
+// already: a key given twice.
+func (s *Scanner) Once(seen *int, bit int) {
+	if *seen&bit != 0 {
+		s.Fail()
+	}
+	*seen |= bit
+}
+
+// Intern returns b as a string, the same one each time while m has room:
+// the values of a file that repeat (states, reasons, messages) are kept
+// once.
+func Intern[B []byte | string](m map[string]string, b B) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(m) < 256 {
+		m[s] = s
+	}
+	return s
+}
+
 // Done reports whether the whole line was decoded: no failure, and nothing
 // after the object.
 func (s *Scanner) Done() bool { return !s.bad && s.i == len(s.b) }
