@@ -51,13 +51,6 @@ func TestColumnsRoundTrip(t *testing.T) {
 	if got := it.Columns.Get("Team"); got != "=1+2" {
 		t.Errorf("Get(Team) = %q", got)
 	}
-	l, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Item(0).Columns != nil {
-		t.Error("Load kept the columns in memory")
-	}
 }
 
 func TestColumnsRefused(t *testing.T) {

@@ -9,7 +9,8 @@ import (
 	"github.com/invitectl/invitectl/pkg/invitations"
 )
 
-// encodedItem is it as the plan writer encodes it.
+// encodedItem is it as encoding/json encodes it by default, with <, > and
+// & escaped, which the decoder reads as well as the plan writer's form.
 func encodedItem(t *testing.T, it Item) []byte {
 	t.Helper()
 	var b bytes.Buffer
