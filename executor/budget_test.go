@@ -2,12 +2,14 @@ package executor
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/invitectl/invitectl/pkg/emulator"
 	"github.com/invitectl/invitectl/pkg/invitations"
 	"github.com/invitectl/invitectl/pkg/journal"
+	"github.com/invitectl/invitectl/pkg/ledger"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -112,6 +114,36 @@ func TestAmbiguousBudget(t *testing.T) {
 	o := e.outcomes()["a@example.com"]
 	if o.Outcome != journal.OutcomeFailed || !o.NotSent || int64(o.Attempts) != stats.Reconciled.Load() {
 		t.Fatalf("outcome %+v after %d read-backs", o, stats.Reconciled.Load())
+	}
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 0 {
+		t.Fatalf("%d sends", a.Sends)
+	}
+}
+
+// A resume that retries an item an earlier run left failed, and cannot
+// write that call's intent, releases the reservation it made for it: the
+// address is not left in_flight for every other run.
+func TestRetryWhoseIntentFailsReleasesItsReservation(t *testing.T) {
+	e := budgetEnv(t)
+	c := &scripted{Client: e.client, email: "a@example.com", script: repeat("quota", 30)}
+	if _, err := e.apply(applyOpts{client: c}); err != nil {
+		t.Fatal(err)
+	}
+	if o := e.outcomes()["a@example.com"]; o.Outcome != journal.OutcomeFailed || o.Attempts == 0 {
+		t.Fatalf("after the budget: %+v", o)
+	}
+	dj := &durableJournal{failIntent: "a@example.com", durable: map[string]int{}}
+	_, err := e.applyMech(mech{workers: 1, journal: func(j Journal) Journal { dj.Journal = j; return dj }})
+	if err == nil || !strings.Contains(err.Error(), "record intent") {
+		t.Fatalf("resume = %v, want the intent's write error", err)
+	}
+	l, err := ledger.Open(e.state, customer, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if call, ok := l.Latest("a@example.com"); ok && call.Effect == ledger.Pending {
+		t.Fatalf("a@ still reserved: %+v", call)
 	}
 	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 0 {
 		t.Fatalf("%d sends", a.Sends)

@@ -86,7 +86,6 @@ func (r *run) attempt(t *task) {
 			r.finish(t, outcome{kind: journal.OutcomeDone, operation: res.Operation, detail: resultDetail(res)})
 			return
 		case errors.Is(err, errStopped):
-			r.release(t)
 			return
 		case errors.As(err, new(*pace.DailyQuotaError)):
 			// Nothing more goes out today: this item is retried by resume,
@@ -106,10 +105,6 @@ func (r *run) attempt(t *task) {
 			r.finish(t, failure(journal.OutcomeRejected, err, "the invitation's state changed since the plan"))
 			return
 		case r.stopped():
-			// Halted while waiting for a slot or the pacer: a reservation
-			// whose call never left is released, or it would stop every
-			// other run as in_flight until this journal is resumed.
-			r.release(t)
 			return
 		case invitations.IsAmbiguous(err):
 			r.stats.Retries.Add(1)
@@ -167,7 +162,8 @@ func (r *run) reserve(t *task) bool {
 
 // release settles a reservation whose call never left.
 func (r *run) release(t *task) {
-	if t.reserved && t.attempts == 0 && r.cfg.Ledger != nil {
+	if t.reserved && r.cfg.Ledger != nil {
+		t.reserved = false
 		act, _ := ledger.ParseAction(string(t.it.Action))
 		_ = r.cfg.Ledger.Record(context.WithoutCancel(r.calls), r.cfg.Source, t.it.Email, act, ledger.None)
 	}
@@ -188,8 +184,8 @@ func (r *run) refused(t *task, err error) {
 	case invitations.IsAuth(err):
 		r.abort(err)
 	case r.cfg.Judge != nil && !invitations.IsRefusal(err):
-		// The probe was cut short by an interrupt: decide next run.
-		r.release(t)
+		// The probe was cut short by an interrupt: the call's intent
+		// makes the next run decide.
 	default:
 		r.finish(t, failure(journal.OutcomeRejected, err, "refused for this address only (other calls succeed); 'resume --retry-rejected' tries it again"))
 	}
@@ -205,6 +201,7 @@ func (r *run) call(t *task) (invitations.Result, error) {
 		if r.stopped() {
 			return errStopped
 		}
+		fresh := !t.reserved
 		if !r.reserve(t) {
 			return errUnreserved
 		}
@@ -212,6 +209,9 @@ func (r *run) call(t *task) (invitations.Result, error) {
 		t.intentAt = r.now()
 		if err := r.cfg.Journal.Append(r.intent(t)); err != nil {
 			t.attempts--
+			if fresh {
+				r.release(t) // reserved for this call, which never left
+			}
 			r.abort(fmt.Errorf("record intent: %w", err))
 			return errStopped
 		}
