@@ -118,6 +118,7 @@ type Server struct {
 	byEmail []*account // unmanaged accounts sorted by email
 	byTime  []*account // cache of unmanaged accounts sorted by update time
 	version uint64     // bumps on every change; invalidates byTime
+	layout  uint64     // bumps on every reindex: *account pointers hold until then
 	timeVer uint64
 	rng     *rand.Rand
 	opSeq   uint64
@@ -209,6 +210,7 @@ func (s *Server) reindex() {
 	}
 	s.byTime = nil
 	s.version++
+	s.layout++
 }
 
 // account finds an account by its normalised address, or nil; the caller
@@ -232,18 +234,17 @@ type call struct {
 	customer string
 	method   string // isInvitableUser, get, list, send, cancel
 	email    string
-	// acct is s.account(email) as it was at state version at (see
-	// accountOf), when looked is set.
-	acct   *account
-	at     uint64
-	looked bool
+	// acct is s.account(email) as found in layout at (see accountOf); at
+	// is 0 before the first lookup (the first load makes layout 1).
+	acct *account
+	at   uint64
 }
 
 // accountOf is s.account(c.email), looked up once for the call and again
-// only when the state changed since; the caller holds s.mu.
+// only when the accounts were reindexed since; the caller holds s.mu.
 func (s *Server) accountOf(c *call) *account {
-	if !c.looked || c.at != s.version {
-		c.acct, c.at, c.looked = s.account(c.email), s.version, true
+	if c.at != s.layout {
+		c.acct, c.at = s.account(c.email), s.layout
 	}
 	return c.acct
 }

@@ -57,12 +57,13 @@ var SentStates = []State{StateInvited, StateAccepted, StateDeclined}
 // MaxPageSize, each page's call paced and retried as a read (PacedReads)
 // and counted in *calls.
 func SentListing(l *pace.Limiter, p pace.Policy, calls *int) ListOptions {
+	paced := PacedReads(l, p)
 	return ListOptions{
 		States:   SentStates,
 		PageSize: MaxPageSize,
 		Pace: func(ctx context.Context, call func(context.Context) error) error {
 			*calls++
-			return PacedReads(l, p)(ctx, call)
+			return paced(ctx, call)
 		},
 	}
 }

@@ -37,9 +37,8 @@ const (
 // admission, so the limiter queue does not inflate it (which would grow the
 // window without bound).
 type Window struct {
-	l        *Limiter
-	max      int
-	headroom float64
+	l   *Limiter
+	max int
 
 	mu       sync.Mutex
 	inFlight int
@@ -62,7 +61,7 @@ func WithInitialLatency(d time.Duration) WindowOption {
 
 // NewWindow returns a window over l of at most maxSlots slots (at least 1).
 func NewWindow(l *Limiter, maxSlots int, opts ...WindowOption) *Window {
-	w := &Window{l: l, max: max(1, maxSlots), headroom: DefaultHeadroom, latency: DefaultLatency.Seconds()}
+	w := &Window{l: l, max: max(1, maxSlots), latency: DefaultLatency.Seconds()}
 	for _, o := range opts {
 		o(w)
 	}
@@ -179,7 +178,7 @@ func (w *Window) observe(s float64) {
 func (w *Window) sizeLocked() int {
 	n := w.max
 	if r := w.l.Rate(); !w.l.Unlimited() && r > 0 {
-		want := math.Ceil(r*w.latency*w.headroom) + 1
+		want := math.Ceil(r*w.latency*DefaultHeadroom) + 1
 		if want < float64(n) {
 			n = max(1, int(want))
 		}
