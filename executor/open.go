@@ -38,7 +38,7 @@ type OpenConfig struct {
 	Confirm func(*Run) error
 }
 
-// Run is an opened plan, ready to apply: read and verified once, its
+// Run is an opened plan, ready to apply: held in memory and verified, its
 // journal created or reopened, its ledger read, and the plan's run lock held
 // until Close.
 type Run struct {

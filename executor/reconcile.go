@@ -105,7 +105,7 @@ func (r *run) park(t *task, wait time.Duration, why string) {
 
 // compare decides from the invitation now against what the plan observed.
 func compare(action planner.Action, obs *planner.Observed, now invitations.Invitation) (verdict, string) {
-	state := fmt.Sprintf("now %s with %s, updated %s", now.State, words.Count(now.MailsSentCount, "mail", "mails"), now.UpdateTime.Format("2006-01-02T15:04:05Z"))
+	state := describeNow(now)
 	if action == planner.ActionCancel {
 		switch {
 		case now.State == invitations.StateNotYetSent:

@@ -221,11 +221,16 @@ func refreshByGet(ctx context.Context, cfg RefreshConfig, items Batch, out *Refr
 // movedFrom reports whether the invitation now differs from what the plan
 // observed, and describes it now.
 func movedFrom(obs *planner.Observed, now *invitations.Invitation) (string, bool) {
-	desc := fmt.Sprintf("now %s with %s, updated %s", now.State, words.Count(now.MailsSentCount, "mail", "mails"), now.UpdateTime.Format("2006-01-02T15:04:05Z"))
+	desc := describeNow(*now)
 	if obs == nil {
 		// Not listed when planned: visible now, and still unsent, is no move.
 		return desc, !(now.State == invitations.StateNotYetSent && now.MailsSentCount == 0)
 	}
 	moved := now.State != obs.State || now.MailsSentCount != obs.MailsSentCount || !now.UpdateTime.Equal(obs.UpdateTime)
 	return fmt.Sprintf("planned %s with %s; %s", obs.State, words.Count(obs.MailsSentCount, "mail", "mails"), desc), moved
+}
+
+// describeNow says what an invitation read back is now, for a detail.
+func describeNow(now invitations.Invitation) string {
+	return fmt.Sprintf("now %s with %s, updated %s", now.State, words.Count(now.MailsSentCount, "mail", "mails"), now.UpdateTime.Format("2006-01-02T15:04:05Z"))
 }

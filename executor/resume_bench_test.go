@@ -43,7 +43,7 @@ func (f *firstSend) Cancel(ctx context.Context, email string) (invitations.Resul
 
 // BenchmarkResumeMillion is issue 9's resume target: a journal of
 // 1,000,000 items, half of them done, resumed as 'invitectl resume' does
-// (Open: the plan read and verified once, the journal and the ledger, which
+// (Open: the plan hashed, then decoded and verified, the journal and the ledger, which
 // holds the 1,000,000 records of the first run, read; the confirmation's
 // count of what is left; the refresh; Apply skipping what is done). Targets: the first send within
 // 3 s, and at most 400 MB peak RSS. The client answers at once, so what is

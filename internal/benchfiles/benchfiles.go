@@ -48,13 +48,13 @@ func Write(dir, stateDir, customer string, n, done int) (plan, results string, e
 	if _, err := w.Commit(hdr); err != nil {
 		return "", "", err
 	}
-	p, err := planner.Load(plan) // for its hash
+	_, sha, err := planner.Peek(plan)
 	if err != nil {
 		return "", "", err
 	}
 	results = filepath.Join(dir, "plan.results.jsonl")
 	j, err := journal.Create(results, journal.Header{Customer: customer, APIVersion: "v1",
-		LedgerSource: "0123456789abcdef", Plan: journal.PlanRef{Path: plan, SHA256: p.SHA256, Items: n}})
+		LedgerSource: "0123456789abcdef", Plan: journal.PlanRef{Path: plan, SHA256: sha, Items: n}})
 	if err != nil {
 		return "", "", err
 	}
@@ -70,7 +70,7 @@ func Write(dir, stateDir, customer string, n, done int) (plan, results string, e
 		return "", "", err
 	}
 	if stateDir != "" {
-		err = writeLedger(stateDir, customer, plan, results, p.SHA256, at, done)
+		err = writeLedger(stateDir, customer, plan, results, sha, at, done)
 	}
 	return plan, results, err
 }

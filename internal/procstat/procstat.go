@@ -17,7 +17,7 @@ import (
 func Settle() float64 {
 	runtime.GC()
 	debug.FreeOSMemory()
-	return ProcStatusMiB("VmRSS")
+	return procStatusMiB("VmRSS")
 }
 
 // ResetPeak restarts VmHWM, the peak resident set, from the current one
@@ -26,7 +26,7 @@ func ResetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // PeakMiB is the peak resident set since ResetPeak, in MiB; 0 when it
 // cannot be read (not Linux).
-func PeakMiB() float64 { return ProcStatusMiB("VmHWM") }
+func PeakMiB() float64 { return procStatusMiB("VmHWM") }
 
 // CPUSeconds is the CPU time the process has used, user and system, from
 // /proc/self/stat (in ticks of 1/100 s); 0 when it cannot (not Linux).
@@ -46,9 +46,9 @@ func CPUSeconds() float64 {
 	return (u + s) / 100
 }
 
-// ProcStatusMiB reads a kB field of /proc/self/status in MiB; 0 when it
+// procStatusMiB reads a kB field of /proc/self/status in MiB; 0 when it
 // cannot (not Linux).
-func ProcStatusMiB(field string) float64 {
+func procStatusMiB(field string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0

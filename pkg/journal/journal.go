@@ -140,9 +140,6 @@ func start(path string, f *os.File, o options, written, opened *State) *Journal 
 	return j
 }
 
-// Path returns the journal's file name.
-func (j *Journal) Path() string { return j.path }
-
 // Stats returns the records appended and the fsyncs made for them since
 // Create or Open (the header's and a truncation's are not counted).
 func (j *Journal) Stats() (records, syncs int) {

@@ -114,8 +114,7 @@ func (s *State) NumFinal() int { return len(s.finals) }
 func (s *State) Finals() iter.Seq2[string, Record] {
 	return func(yield func(string, Record) bool) {
 		for i := range s.finals {
-			r := s.record(int32(i))
-			if !yield(r.Key(), r) {
+			if !yield(s.strs.Get(s.finals[i].key), s.record(int32(i))) {
 				return
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 // Verdict is what a Classifier says about a failed call.
@@ -27,10 +29,7 @@ type ExhaustedError struct {
 }
 
 func (e *ExhaustedError) Error() string {
-	if e.Attempts == 1 {
-		return fmt.Sprintf("gave up after 1 attempt: %v", e.Err)
-	}
-	return fmt.Sprintf("gave up after %d attempts: %v", e.Attempts, e.Err)
+	return fmt.Sprintf("gave up after %s: %v", words.Count(e.Attempts, "attempt", "attempts"), e.Err)
 }
 
 func (e *ExhaustedError) Unwrap() error { return e.Err }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/invitectl/invitectl/pkg/address"
 	"github.com/invitectl/invitectl/pkg/safetext"
+
+	"github.com/invitectl/invitectl/pkg/words"
 )
 
 // records is a stream of input records: a file read by encoding/csv or the
@@ -282,10 +284,7 @@ func (b *builder) target(s shape, line int) (t Target, bad bool) {
 	if more := append(othersInCell(cell, key), b.moreAddresses(s)...); t.Reason == "" && len(more) > 0 {
 		// A line pasted from a mail client's To: field, or "a, b" on one
 		// line of a list: read as one row, the others would be lost.
-		others := "1 more address"
-		if len(more) > 1 {
-			others = fmt.Sprintf("%d more addresses", len(more))
-		}
+		others := words.Count(len(more), "more address", "more addresses")
 		t.Reason, t.Detail = ReasonInvalidRow, withNotes(fmt.Sprintf(
 			"this line holds %s (%s): put one address per line, or they are not invited", others, strings.Join(more, ", ")), notes)
 	}
