@@ -77,10 +77,10 @@ var CSVHeader = []string{"row", "email", "action", "outcome", "reason", "http_co
 // per item (see Results.Each). The cells are as they are: WriteCSV defuses
 // them, a spreadsheet written RAW needs no defusing. fn may keep no slice.
 func (r *Results) Rows(fn func([]string) error) error {
-	if err := fn(append(slices.Clone(CSVHeader), planner.UniqueNames(CSVHeader, r.Columns)...)); err != nil {
+	if err := fn(append(slices.Clone(CSVHeader), planner.UniqueNames(CSVHeader, r.Columns())...)); err != nil {
 		return err
 	}
-	cells := make([]string, len(CSVHeader)+len(r.Columns))
+	cells := make([]string, len(CSVHeader)+len(r.Columns()))
 	return r.Each(func(it Item) error {
 		cells[0] = itoa(it.Row)
 		cells[1] = it.Email
@@ -96,7 +96,7 @@ func (r *Results) Rows(fn func([]string) error) error {
 			cells[9] = it.FinishedAt.UTC().Format(time.RFC3339)
 		}
 		cells[10] = planner.Explain(it.Reason)
-		for i, c := range r.Columns {
+		for i, c := range r.Columns() {
 			cells[len(CSVHeader)+i] = it.Columns.Get(c)
 		}
 		return fn(cells)

@@ -19,8 +19,6 @@ const OutcomePending = "pending"
 type Results struct {
 	State   *journal.State
 	Journal string
-	// Columns names the input's other columns that Item.Columns carries.
-	Columns []string
 	// Warning says why the plan is not used (gone, or changed since the
 	// journal was made), "" when it is.
 	Warning string
@@ -28,6 +26,10 @@ type Results struct {
 	PlanHeader planner.Header
 	plan       string
 }
+
+// Columns names the input's other columns that Item.Columns carries: the
+// plan's, none without it.
+func (r *Results) Columns() []string { return r.PlanHeader.Columns }
 
 // OpenResults reads the journal at path and checks its plan: the file the
 // journal names, with the hash it recorded. A plan that is gone or changed
@@ -55,7 +57,7 @@ func ResultsOf(st *journal.State, path string) *Results {
 	case sum != p.SHA256:
 		r.Warning = fmt.Sprintf("the plan %s has changed since the journal was made (planned again, or edited): the results list the %d item(s) the journal records, not the ones no run has taken up yet", p.Path, st.NumFinal())
 	default:
-		r.Columns, r.PlanHeader, r.plan = hdr.Columns, hdr, p.Path
+		r.PlanHeader, r.plan = hdr, p.Path
 	}
 	return r
 }

@@ -144,7 +144,7 @@ func FromJournals(paths []string) (*Campaign, error) {
 			c.Warnings = append(c.Warnings, res.Warning)
 		}
 		c.sources = append(c.sources, source{name: path, results: res})
-		for _, col := range res.Columns {
+		for _, col := range res.Columns() {
 			if !slices.Contains(c.Columns, col) {
 				c.Columns = append(c.Columns, col)
 			}

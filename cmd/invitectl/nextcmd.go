@@ -46,11 +46,18 @@ func givenFlags(cmd *cobra.Command) []string {
 // next: args, then the context flags of this one, each shell-quoted, the
 // whole escaped for the terminal.
 func (a *app) nextCommand(args ...string) string {
-	words := []string{"invitectl"}
-	for _, w := range append(args, a.given...) {
-		words = append(words, shellQuote(w))
+	var b strings.Builder
+	b.WriteString("invitectl")
+	quoteOnto(&b, args)
+	quoteOnto(&b, a.given)
+	return safetext.Terminal(b.String())
+}
+
+// quoteOnto writes each of words to b, shell-quoted, after a space.
+func quoteOnto(b *strings.Builder, words []string) {
+	for _, w := range words {
+		b.WriteString(" " + shellQuote(w))
 	}
-	return safetext.Terminal(strings.Join(words, " "))
 }
 
 // shellQuote makes s one word of a POSIX shell: as it is when it holds only
@@ -69,8 +76,6 @@ func shellQuote(s string) string {
 // command with (report.Summary.NextFlags): shell-quoted, each after a space.
 func (a *app) nextFlags() string {
 	var b strings.Builder
-	for _, w := range a.given {
-		b.WriteString(" " + shellQuote(w))
-	}
+	quoteOnto(&b, a.given)
 	return b.String()
 }
