@@ -85,7 +85,7 @@ func Summarize(st *journal.State) Summary {
 		ByOutcomeReason: map[string]int{},
 		Calls:           st.Intents,
 		Retries:         st.Retries,
-		QuotaErrors:     st.QuotaErrors,
+		QuotaErrors:     st.QuotaErrorsSeen(),
 		Runs:            len(st.Runs),
 		Torn:            st.Torn,
 	}

@@ -37,8 +37,12 @@ type State struct {
 	// (or may have left). Retries counts those with Attempt > 1.
 	Intents int
 	Retries int
-	// QuotaErrors sums QuotaErrors over all outcome records.
+	// QuotaErrors sums QuotaErrors over all outcome records. Those of
+	// calls that never got an outcome (a run interrupted in a backoff) are
+	// only in the counts of the run records: see QuotaErrorsSeen.
 	QuotaErrors int
+	// runQuotaErrors sums the quota errors the run records counted.
+	runQuotaErrors int
 
 	// index maps each item's key to its last outcome in finals, in the
 	// order the items first got one; strs holds their strings.
@@ -105,6 +109,11 @@ func (s *State) Final(key string) (Record, bool) {
 func (s *State) keyIs(key string) func(i int32) bool {
 	return func(i int32) bool { return s.strs.Get(s.finals[i].key) == key }
 }
+
+// QuotaErrorsSeen is how many 429s the runs met, as well as the journal
+// tells: the runs' own counts, or the outcomes' when they hold more (a
+// killed run writes no count).
+func (s *State) QuotaErrorsSeen() int { return max(s.QuotaErrors, s.runQuotaErrors) }
 
 // NumFinal is the number of items with an outcome.
 func (s *State) NumFinal() int { return len(s.finals) }
@@ -240,6 +249,9 @@ func (s *State) track(r Record) {
 	}
 	if r.Type == TypeRun {
 		run.Event = r.Event
+		if r.Counts != nil {
+			s.runQuotaErrors += r.Counts.QuotaErrors
+		}
 		if r.Pace != nil {
 			s.Pace = r.Pace
 		}
@@ -281,5 +293,6 @@ func (s *State) merge(later *State) {
 	s.Intents += later.Intents
 	s.Retries += later.Retries
 	s.QuotaErrors += later.QuotaErrors
+	s.runQuotaErrors += later.runQuotaErrors
 	s.Torn = false
 }

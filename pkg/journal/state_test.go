@@ -240,3 +240,24 @@ func TestFastDecoderTakesOnlyJournalLines(t *testing.T) {
 		t.Error("a bad time decoded")
 	}
 }
+
+// The 429s of a call interrupted in its backoff are in no outcome, only in
+// its run's counts; a killed run writes no counts, and its items' outcomes
+// (finished by a later run) are all that is left.
+func TestQuotaErrorsSeen(t *testing.T) {
+	interrupted := runEvent(EventInterrupted, 3)
+	interrupted.Counts = &RunCounts{QuotaErrors: 4}
+	o := outcome("a@x.org", 2, OutcomeDone, 12)
+	o.QuotaErrors = 1
+	end := runEvent(EventEnd, 13)
+	end.Counts = &RunCounts{QuotaErrors: 1}
+	st := readBack(t, runEvent(EventStart, 1), intent("a@x.org", 2, 1, 2), interrupted,
+		runEvent(EventStart, 10), intent("a@x.org", 2, 2, 11), o, end)
+	if st.QuotaErrors != 1 || st.QuotaErrorsSeen() != 5 {
+		t.Errorf("outcomes' %d, seen %d; want 1 and the runs' 5", st.QuotaErrors, st.QuotaErrorsSeen())
+	}
+	killed := readBack(t, runEvent(EventStart, 1), intent("a@x.org", 2, 1, 2), o)
+	if killed.QuotaErrorsSeen() != 1 {
+		t.Errorf("seen %d without run counts, want the outcomes' 1", killed.QuotaErrorsSeen())
+	}
+}
