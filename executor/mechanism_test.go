@@ -992,3 +992,21 @@ func TestReservationsOnlyForCallsThatLeave(t *testing.T) {
 		t.Fatalf("400 ms in: %d sends, %d reservations pending; want some sends and at most the one call in flight reserved", sent, pending)
 	}
 }
+
+// A resume starts from, and estimates with, what its journal's last run
+// learned of the quota, not what the plan did.
+func TestResumeLearnedIsTheJournals(t *testing.T) {
+	e, run := applyTwo(t)
+	if run.Learned() != run.Plan.Header.Pace {
+		t.Fatalf("a new journal: Learned = %+v, want the plan's", run.Learned())
+	}
+	learned := &pace.State{Quotas: []pace.Learned{{Classes: []pace.Class{pace.Write}, WindowSeconds: 60, Estimate: 148, Pace: 143}}}
+	if err := run.Journal.Append(journal.Record{Type: journal.TypeRun, At: time.Now(), Event: journal.EventInterrupted, PID: 1, Pace: learned}); err != nil {
+		t.Fatal(err)
+	}
+	_ = run.Close()
+	got := e.open("resume").Learned()
+	if got == nil || len(got.Quotas) != 1 || got.Quotas[0].Estimate != 148 || got.Quotas[0].Pace != 143 {
+		t.Fatalf("resume: Learned = %+v, want the journal's", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/invitectl/invitectl/pkg/duration"
 	"github.com/invitectl/invitectl/pkg/journal"
 	"github.com/invitectl/invitectl/pkg/ledger"
+	"github.com/invitectl/invitectl/pkg/pace"
 	"github.com/invitectl/invitectl/planner"
 )
 
@@ -251,6 +252,15 @@ func (r *Run) Close() error {
 	}
 	errs = append(errs, r.lock.Release())
 	return errors.Join(errs...)
+}
+
+// Learned is what the last run learned of the quota, to start from: this
+// journal's, else the plan's; nil when neither learned anything.
+func (r *Run) Learned() *pace.State {
+	if r.Resume != nil && r.Resume.Pace != nil {
+		return r.Resume.Pace
+	}
+	return r.Plan.Header.Pace
 }
 
 // Items streams the plan's items, as read by Open.

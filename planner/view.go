@@ -266,7 +266,7 @@ func renderTable(w io.Writer, r *FileReader, width int) error {
 	if h.ListingStopped > 0 {
 		note("The listing stopped after %d invitations (the tenant is large next to the campaign): the other rows were read one by one.", h.ListingStopped)
 	}
-	if line := QuotaLine(h, sum.Send+sum.Cancel); line != "" {
+	if line := QuotaLine(h.Pace, sum.Send+sum.Cancel); line != "" {
 		note("%s", line)
 	}
 	if n := sum.Reasons["none/"+ReasonRecentlySent] + sum.Reasons["none/"+ReasonRecentlyCancelled]; n > 0 {
@@ -379,17 +379,18 @@ func describePolicy(p Policy) string {
 	return strings.Join(parts, "; ")
 }
 
-// QuotaLine says what planning learned of the quota and how long calls
-// sends and cancels take at it, loudly past an hour, with Google's link to
-// ask for more; "" when there is nothing to apply.
-func QuotaLine(h Header, calls int) string {
+// QuotaLine says what was learned of the quota (by planning, or by the
+// latest run) and how long calls sends and cancels take at it, loudly past
+// an hour, with Google's link to ask for more; "" when there is nothing to
+// apply.
+func QuotaLine(learned *pace.State, calls int) string {
 	if calls == 0 {
 		return ""
 	}
-	p := pace.New(pace.Config{State: h.Pace})
+	p := pace.New(pace.Config{State: learned})
 	eta := p.ETA(0, calls).Round(time.Second)
 	quota := p.Describe()
-	if h.Pace == nil || len(h.Pace.Quotas) == 0 {
+	if learned == nil || len(learned.Quotas) == 0 {
 		quota = fmt.Sprintf("%d requests per minute (assumed until Google's first 429 says)", pace.AssumedPerMinute)
 	}
 	line := fmt.Sprintf("Applying: %s at %s, about %s.", words.Count(calls, "call", "calls"), quota, duration.Format(eta))

@@ -164,7 +164,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 				fmt.Fprintf(a.io.errOut, "Nothing left to do: every send and cancel of %s has an outcome in %s.\n", safetext.Terminal(planPath), safetext.Terminal(r.Results))
 				return nil
 			}
-			if line := planner.QuotaLine(r.Plan.Header, work); line != "" {
+			if line := planner.QuotaLine(r.Learned(), work); line != "" {
 				fmt.Fprintln(a.io.errOut, line)
 			}
 			if !confirm {
@@ -199,13 +199,7 @@ func (a *app) apply(ctx context.Context, planPath string, f applyFlags, confirm 
 	j := run.Journal
 	_ = j.Append(journal.Record{Type: journal.TypeRun, At: time.Now().UTC(), Event: "start", PID: os.Getpid()})
 
-	// The pace starts from what the last run learned of the quota: this
-	// journal's, else the plan's.
-	learned := h.Pace
-	if run.Resume != nil && run.Resume.Pace != nil {
-		learned = run.Resume.Pace
-	}
-	pacer := pace.New(pace.Config{ReadQPS: f.readQPS, WriteQPS: f.writeQPS, State: learned})
+	pacer := pace.New(pace.Config{ReadQPS: f.readQPS, WriteQPS: f.writeQPS, State: run.Learned()})
 	write, read := pacer.Limiter(pace.Write), pacer.Limiter(pace.Read)
 	retry := pace.Policy{}
 	var moved map[string]string
