@@ -18,7 +18,7 @@ func registerSandboxFlags(f *pflag.FlagSet, o *globalOptions) {
 	f.BoolVar(&o.sandbox, "sandbox", false, "run against an in-process emulator seeded from samples/world.json: no Google account needed, nothing leaves the machine")
 	f.StringVar(&o.sandboxWorld, "sandbox-world", "", "world file for --sandbox (default: the embedded samples/world.json)")
 	durationVar(f, &o.sandboxLatency, "sandbox-latency", 20*time.Millisecond, "latency of the --sandbox emulator's calls")
-	f.Var(quotaFlag{&o.sandboxQuota}, "sandbox-quota", "quota of the --sandbox emulator, to rehearse a real pace: 60/min, 10000/day, reads=N/min,writes=M/min, window=fixed; comma-separated (default: none)")
+	f.Var(quotaFlag{&o.sandboxQuota}, "sandbox-quota", "quota of the --sandbox emulator, to rehearse a real pace: 60/min, 10000/day, reads=N/min,writes=M/min, window=fixed, details=none (429s without the ErrorInfo); comma-separated (default: none)")
 }
 
 // quotaFlag is a flag holding an emulator quota in ParseQuota's form.
