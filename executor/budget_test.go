@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -147,5 +148,59 @@ func TestRetryWhoseIntentFailsReleasesItsReservation(t *testing.T) {
 	}
 	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 0 {
 		t.Fatalf("%d sends", a.Sends)
+	}
+}
+
+// interrupting answers the first send to email with a 429 and interrupts
+// the run at that moment: the interrupt finds the item waiting to retry.
+type interrupting struct {
+	Client
+	email string
+	stop  context.CancelFunc
+	once  sync.Once
+}
+
+func (c *interrupting) Send(ctx context.Context, email string) (invitations.Result, error) {
+	stopped := false
+	if email == c.email {
+		c.once.Do(func() { c.stop(); stopped = true })
+	}
+	if stopped {
+		return invitations.Result{}, &invitations.Error{Kind: invitations.KindQuota, Method: "send", Email: email, HTTPCode: 429, Status: "RESOURCE_EXHAUSTED"}
+	}
+	return c.Client.Send(ctx, email)
+}
+
+// An interrupt while an item waits to retry after a 429 settles it as not
+// sent, its reservation released: the resume calls it at once, with no
+// read-back and no settle delay.
+func TestInterruptInABackoffSettlesTheItem(t *testing.T) {
+	e := budgetEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &interrupting{Client: e.client, email: "a@example.com", stop: cancel}
+	if _, err := e.applyMech(mech{ctx: ctx, client: c, workers: 1}); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Apply = %v, want ErrInterrupted", err)
+	}
+	if o := e.outcomes()["a@example.com"]; o.Outcome != journal.OutcomeFailed || !o.NotSent || o.HTTPCode != 429 {
+		t.Fatalf("after the interrupt: %+v", o)
+	}
+	l, err := ledger.Open(e.state, customer, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call, ok := l.Latest("a@example.com"); ok {
+		t.Fatalf("a@ still held in the ledger: %+v", call)
+	}
+	_ = l.Close()
+	stats, err := e.applyMech(mech{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Reconciled.Load() != 0 {
+		t.Errorf("%d read-backs; the 429 said nothing was sent", stats.Reconciled.Load())
+	}
+	if a, _ := e.srv.State().Account("a@example.com"); a.Sends != 1 || e.outcomes()["a@example.com"].Outcome != journal.OutcomeDone {
+		t.Fatalf("after the resume: %d sends, %+v", a.Sends, e.outcomes()["a@example.com"])
 	}
 }

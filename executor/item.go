@@ -104,6 +104,14 @@ func (r *run) attempt(t *task) {
 		case invitations.IsPrecondition(err):
 			r.finish(t, failure(journal.OutcomeRejected, err, "the invitation's state changed since the plan"))
 			return
+		case r.stopped() && invitations.IsRetryable(err):
+			// Halted while waiting to retry: the last call, like any the
+			// attempt retried, certainly did nothing. Said now, the next run
+			// calls again without first waiting to read it back.
+			o := failure(journal.OutcomeFailed, err, "nothing was sent: interrupted while waiting to retry; resume tries it again")
+			o.notSent = true
+			r.finish(t, o)
+			return
 		case r.stopped():
 			return
 		case invitations.IsAmbiguous(err):
